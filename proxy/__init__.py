@@ -1,0 +1,1 @@
+"""SafeThink guard proxy: an OpenAI-compatible gateway that steers reasoning models."""

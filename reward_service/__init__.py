@@ -1,0 +1,1 @@
+"""SafeThink reward service: scores partial reasoning traces for safety."""
