@@ -1,0 +1,63 @@
+"""The ASGI app: its lifespan owns every shared client, and the routes reach them through
+``app.state``. Nothing happens at import time; ``create_app(settings)`` builds it all."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from . import chat, errors, forward, ops
+from .exceptions import StoreError
+from .metrics import Metrics
+from .scoring import EmbeddedScorer, HttpScorer, Scorer
+from .settings import Settings
+from .store import MemoryStore, Store
+from .templates import TemplateCache
+from .upstream import Upstream, create_client
+
+log = logging.getLogger("safethink")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = app.state
+        state.settings = settings
+        state.metrics = Metrics()
+        state.templates = TemplateCache(settings)
+        state.learned_continuation = {}
+        async with create_client(settings) as upstream_client, httpx.AsyncClient() as side:
+            state.upstream = Upstream(upstream_client, settings)
+            state.side_client = side  # reward service and readiness probes
+            state.scorer = await _scorer(settings, side)
+            state.store = _store(settings)
+            try:
+                yield
+            finally:
+                await state.scorer.aclose()
+                await state.store.aclose()
+
+    app = FastAPI(title="SafeThink guard proxy", lifespan=lifespan, docs_url=None, redoc_url=None)
+    errors.install(app)
+    app.include_router(chat.router)
+    app.include_router(forward.router)
+    app.include_router(ops.router)
+    return app
+
+
+async def _scorer(settings: Settings, client: httpx.AsyncClient) -> Scorer:
+    if settings.reward == "embedded":
+        return await EmbeddedScorer.start(settings.score_timeout)
+    return HttpScorer(client, settings.reward, settings.score_timeout)
+
+
+def _store(settings: Settings) -> Store:
+    if settings.store == "memory":
+        return MemoryStore(ttl_s=settings.store_ttl_s)
+    raise StoreError(f"unknown store {settings.store!r}: use 'memory'")

@@ -1,0 +1,146 @@
+"""Building the upstream calls of one request, and re-issuing a generation from a prefill.
+
+Two ways to continue a partial assistant message (DESIGN.md):
+
+- ``chat``: ``/v1/chat/completions`` with the partial assistant message last and
+  ``continue_final_message: true, add_generation_prompt: false`` (vLLM, SGLang, TGI).
+- ``completions``: the conversation rendered with the model's chat template and the raw
+  assistant text appended, sent to ``/v1/completions`` (every server that has it, including
+  ``transformers serve`` and llama.cpp, which refuse chat continuation).
+
+``auto`` tries ``chat`` and, when the server refuses it (a 4xx on the continuation call), switches
+to ``completions`` for this upstream from then on. Note that a server that silently ignores
+``continue_final_message`` (llama-cpp-python does) starts a new assistant turn instead of
+continuing: set ``SAFETHINK_CONTINUATION=completions`` for such servers.
+
+Resamples must differ: when the client fixed a ``seed``, each attempt gets its own seed, a
+deterministic function of the client's seed and the attempt number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .exceptions import UpstreamStatusError
+from .scoring import text_only
+from .settings import Settings
+from .templates import TemplateCache
+from .upstream import Chunk, Upstream
+
+CallKind = Literal["chat", "completions"]
+# Statuses with which a server says "I do not do chat continuation".
+_REFUSALS = {400, 404, 405, 415, 422, 501}
+# Sampling fields that mean the same on /v1/completions.
+_COMPLETION_FIELDS = (
+    "model",
+    "max_tokens",
+    "temperature",
+    "top_p",
+    "top_k",
+    "min_p",
+    "stop",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "repetition_penalty",
+    "user",
+)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One upstream generation: the client's request, continued from ``prefill`` if any."""
+
+    body: dict[str, Any]  # the client's body (safethink options removed), messages rewritten
+    prefill: str = ""
+    attempt: int = 0
+
+
+def attempt_seed(seed: int, attempt: int) -> int:
+    """A different, reproducible seed for each resample."""
+    if attempt == 0:
+        return seed
+    return (seed * 1_000_003 + attempt * 7_919) % (2**31 - 1)
+
+
+class Continuer:
+    """Opens calls on the upstream in the configured continuation mode."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        upstream: Upstream,
+        templates: TemplateCache,
+        learned: dict[str, CallKind],
+    ) -> None:
+        self.settings = settings
+        self.upstream = upstream
+        self.templates = templates
+        # What ``auto`` learned about this upstream, shared by all requests of the app.
+        self.learned = learned
+
+    def mode(self) -> CallKind:
+        if self.settings.continuation != "auto":
+            return self.settings.continuation
+        return self.learned.get(self.upstream.base_url, "chat")
+
+    @asynccontextmanager
+    async def open(self, call: Call) -> AsyncIterator[tuple[AsyncIterator[Chunk], CallKind]]:
+        """Yield the call's parsed events and the kind of call that produced them."""
+        async with AsyncExitStack() as stack:
+            kind = "chat" if not call.prefill else self.mode()
+            try:
+                events = await stack.enter_async_context(self._stream(call, kind))
+            except UpstreamStatusError as exc:
+                if not (self._may_fall_back(kind) and exc.status_code in _REFUSALS):
+                    raise
+                self.learned[self.upstream.base_url] = kind = "completions"
+                events = await stack.enter_async_context(self._stream(call, kind))
+            yield events, kind
+
+    def _may_fall_back(self, kind: CallKind) -> bool:
+        return kind == "chat" and self.settings.continuation == "auto"
+
+    @asynccontextmanager
+    async def _stream(self, call: Call, kind: CallKind) -> AsyncIterator[AsyncIterator[Chunk]]:
+        if kind == "chat":
+            path, body = "/chat/completions", self.chat_body(call)
+        else:
+            path, body = "/completions", await self.completions_body(call)
+        async with self.upstream.stream(path, body) as events:
+            yield events
+
+    def chat_body(self, call: Call) -> dict[str, Any]:
+        body = dict(call.body)
+        if call.prefill:
+            body["messages"] = [*body["messages"], {"role": "assistant", "content": call.prefill}]
+            body["continue_final_message"] = True
+            body["add_generation_prompt"] = False
+        return self._streaming(body, call.attempt)
+
+    async def completions_body(self, call: Call) -> dict[str, Any]:
+        template = await self.templates.get(call.body["model"])
+        prompt = template.render(text_only(call.body["messages"]), call.body.get("tools"))
+        prefill = call.prefill
+        opener = self.settings.think_open
+        # Templates of R1-style models open the thinking block in the generation prompt.
+        if prefill.startswith(opener) and prompt.rstrip().endswith(opener):
+            prefill = prefill[len(opener) :].lstrip("\n")
+        body = {k: call.body[k] for k in _COMPLETION_FIELDS if k in call.body}
+        if "max_tokens" not in body and "max_completion_tokens" in call.body:
+            body["max_tokens"] = call.body["max_completion_tokens"]
+        body["prompt"] = prompt + prefill
+        return self._streaming(body, call.attempt)
+
+    def _streaming(self, body: dict[str, Any], attempt: int) -> dict[str, Any]:
+        body["stream"] = True
+        options: dict[str, Any] = {"include_usage": True}
+        if self.settings.upstream_continuous_usage:
+            options["continuous_usage_stats"] = True
+        body["stream_options"] = options
+        if isinstance(body.get("seed"), int):
+            body["seed"] = attempt_seed(body["seed"], attempt)
+        return body

@@ -1,0 +1,73 @@
+"""The one place that renders errors, in OpenAI's envelope:
+``{"error": {"message", "type", "param", "code"}}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+
+from .exceptions import RequestError, SafeThinkError, UpstreamStatusError
+
+log = logging.getLogger("safethink.errors")
+
+
+def error_body(exc: SafeThinkError) -> dict[str, Any]:
+    return {
+        "error": {
+            "message": exc.message,
+            "type": exc.error_type,
+            "param": exc.param,
+            "code": exc.code,
+        }
+    }
+
+
+def error_response(exc: SafeThinkError, headers: dict[str, str] | None = None) -> JSONResponse:
+    if isinstance(exc, UpstreamStatusError) and isinstance(exc.body, dict) and "error" in exc.body:
+        body = exc.body  # the upstream's own envelope, passed through
+    else:
+        body = error_body(exc)
+    return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+
+def validation_error(exc: ValidationError | RequestValidationError) -> RequestError:
+    """A pydantic error, told the way a client can act on it."""
+    first = exc.errors()[0]
+    location = [str(part) for part in first.get("loc", ()) if part != "body"]
+    param = ".".join(location) or None
+    where = f" at {param}" if param else ""
+    count = len(exc.errors())
+    more = f" (and {count - 1} more problem{'s' if count > 2 else ''})" if count > 1 else ""
+    return RequestError(f"invalid request{where}: {first.get('msg', 'invalid')}{more}", param=param)
+
+
+def install(app: FastAPI) -> None:
+    async def safethink_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, SafeThinkError)
+        return error_response(exc)
+
+    async def request_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return error_response(validation_error(exc))
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        error = RequestError(str(exc.detail))
+        error.status_code = exc.status_code
+        error.code = "not_found" if exc.status_code == 404 else None
+        return error_response(error, headers=dict(exc.headers or {}))
+
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return error_response(SafeThinkError("internal error in the SafeThink proxy"))
+
+    app.add_exception_handler(SafeThinkError, safethink_error)
+    app.add_exception_handler(RequestValidationError, request_validation)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)

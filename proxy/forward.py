@@ -1,0 +1,75 @@
+"""What the proxy forwards untouched: ``/v1/models``, ``/v1/completions``, and chat requests
+under policy ``none``. Streams are relayed byte for byte inside an ``async with`` so that a
+client going away closes the upstream call."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+
+from .bodies import read_json
+from .errors import error_body, error_response
+from .exceptions import SafeThinkError, UpstreamUnavailable
+from .render import DONE, sse
+from .upstream import Upstream
+
+router = APIRouter()
+_HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding"}
+
+
+@router.get("/v1/models")
+async def models(request: Request) -> Response:
+    upstream: Upstream = request.app.state.upstream
+    response = await upstream.request("GET", "/models")
+    return _relay(response.status_code, response.content, response.headers)
+
+
+@router.post("/v1/completions")
+async def completions(request: Request) -> Response:
+    body = await read_json(request, request.app.state.settings.max_body_bytes)
+    body.pop("safethink", None)
+    return await post(request, "/completions", body, {})
+
+
+async def post(
+    request: Request, path: str, body: dict[str, Any], headers: dict[str, str]
+) -> Response:
+    upstream: Upstream = request.app.state.upstream
+    if not body.get("stream"):
+        response = await upstream.request("POST", path, json_body=body)
+        return _relay(response.status_code, response.content, response.headers, headers)
+    chunks = _relay_stream(upstream, path, body)
+    try:
+        await anext(chunks)  # opened: the status is a success
+    except SafeThinkError as exc:
+        await chunks.aclose()
+        return error_response(exc, headers)
+    except BaseException:
+        await chunks.aclose()
+        raise
+    return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
+
+
+async def _relay_stream(
+    upstream: Upstream, path: str, body: dict[str, Any]
+) -> AsyncGenerator[bytes, None]:
+    async with upstream.open(path, body) as response:
+        yield b""
+        try:
+            async for chunk in response.aiter_raw():
+                yield chunk
+        except httpx.HTTPError as exc:
+            error = UpstreamUnavailable(f"the model server broke the stream: {exc}")
+            yield sse(error_body(error)) + DONE
+
+
+def _relay(
+    status: int, content: bytes, upstream_headers: Any, extra: dict[str, str] | None = None
+) -> Response:
+    headers = {k: v for k, v in upstream_headers.items() if k.lower() not in _HOP_HEADERS}
+    headers.update(extra or {})
+    return Response(content, status_code=status, headers=headers)

@@ -1,0 +1,58 @@
+"""Prometheus metrics, in a registry of the app's own (two apps in one process never clash)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.requests = Counter(
+            "safethink_requests",
+            "Chat completion requests by policy and outcome.",
+            ["policy", "outcome"],
+            registry=r,
+        )
+        self.steps_scored = Counter(
+            "safethink_steps_scored", "Reasoning steps sent to the scorer.", registry=r
+        )
+        self.violations = Counter("safethink_violations", "Scored steps below tau.", registry=r)
+        self.steers = Counter(
+            "safethink_steers",
+            "Generations cancelled and re-issued with the steering prefix.",
+            registry=r,
+        )
+        self.resample_outcomes = Counter(
+            "safethink_resample_outcomes",
+            "How a steered step ended: recovered (a resample passed) or exhausted (none did).",
+            ["outcome"],
+            registry=r,
+        )
+        self.fail_mode_events = Counter(
+            "safethink_fail_mode_events",
+            "Scoring failures, by the fail_mode that handled them.",
+            ["mode"],
+            registry=r,
+        )
+        self.score_latency = Histogram(
+            "safethink_score_latency_seconds",
+            "Time of one score call.",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.upstream_ttft = Histogram(
+            "safethink_upstream_ttft_seconds",
+            "Time from opening an upstream call to its first event.",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.active_streams = Gauge(
+            "safethink_active_streams", "Responses being streamed to clients now.", registry=r
+        )
+        self.store_errors = Counter(
+            "safethink_store_errors", "Failed writes or reads of the state store.", registry=r
+        )

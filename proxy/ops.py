@@ -1,0 +1,67 @@
+"""Operating endpoints: liveness, readiness of each dependency, metrics, the audit trail."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from .exceptions import RequestError
+from .settings import Settings
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    """Ready when the upstream, the scorer and the store each answer; each one reported."""
+    state = request.app.state
+    upstream, scorer, store = await asyncio.gather(
+        _upstream_check(state.side_client, state.settings),
+        state.scorer.check(),
+        state.store.check(),
+    )
+    checks = {
+        "upstream": upstream or "ok",
+        "reward": scorer or "ok",
+        "store": store or "ok",
+    }
+    # The store degrades to memory and never blocks serving; the other two do block it.
+    ready = upstream is None and scorer is None
+    status = "ready" if ready and store is None else ("degraded" if ready else "not ready")
+    return JSONResponse({"status": status, "checks": checks}, status_code=200 if ready else 503)
+
+
+async def _upstream_check(client: httpx.AsyncClient, settings: Settings) -> str | None:
+    headers = {}
+    if settings.upstream_api_key is not None:
+        headers["authorization"] = f"Bearer {settings.upstream_api_key.get_secret_value()}"
+    try:
+        response = await client.get(settings.upstream_url + "/models", headers=headers, timeout=2.0)
+    except httpx.HTTPError as exc:
+        return f"unreachable: {exc.__class__.__name__}"
+    return None if response.status_code < 500 else f"HTTP {response.status_code}"
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    data = generate_latest(request.app.state.metrics.registry)
+    return Response(data, media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/safethink/requests/{request_id}")
+async def audit(request: Request, request_id: str) -> JSONResponse:
+    record = await request.app.state.store.get(request_id)
+    if record is None:
+        error = RequestError(f"no record of request {request_id!r} (unknown or expired)")
+        error.status_code, error.code = 404, "not_found"
+        raise error
+    return JSONResponse(record)

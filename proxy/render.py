@@ -1,0 +1,135 @@
+"""Writes the engine's events back in OpenAI's format: SSE chunks, or one ChatCompletion.
+
+The reasoning goes back in the shape the upstream used (``reasoning_content``, ``reasoning``, or
+inline tags in ``content``); when the upstream gave none, in ``reasoning_content``. The last
+chunk with a ``finish_reason`` carries the ``safethink`` report; a usage chunk follows when the
+client asked for ``stream_options.include_usage``. Usage is the sum over every upstream call.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from .errors import error_body
+from .events import Content, Delta, Event, Finish, Reasoning, ThinkEnd
+from .exceptions import SafeThinkError
+from .steering import SteeringEngine
+
+
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def sse(obj: Any) -> bytes:
+    return b"data: " + _dumps(obj) + b"\n\n"
+
+
+DONE = b"data: [DONE]\n\n"
+
+
+class _Shaper:
+    """Maps reasoning events to the delta fields of the upstream's shape."""
+
+    def __init__(self, engine: SteeringEngine) -> None:
+        self.engine = engine
+        self.opened = False
+
+    def delta(self, event: Event) -> dict[str, Any] | None:
+        if isinstance(event, Content):
+            return {"content": event.text}
+        if isinstance(event, Reasoning):
+            shape = self.engine.shape
+            if shape == "inline":
+                opener = "" if self.opened else self.engine.settings.think_open
+                self.opened = True
+                return {"content": opener + event.text}
+            return {"reasoning" if shape == "reasoning" else "reasoning_content": event.text}
+        if isinstance(event, ThinkEnd):
+            if self.engine.shape == "inline" and self.opened:
+                return {"content": self.engine.settings.think_close}
+            return None
+        if isinstance(event, Delta):
+            return event.fields
+        return None
+
+
+async def stream_chunks(
+    engine: SteeringEngine, events: AsyncIterator[Event], model: str, include_usage: bool
+) -> AsyncIterator[bytes]:
+    """SSE bytes for the client. An error after the stream started becomes an error event."""
+    base = {
+        "id": f"chatcmpl-{engine.report['request_id']}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+    }
+    shaper = _Shaper(engine)
+    try:
+        async for event in events:
+            if isinstance(event, Finish):
+                choice = {"index": 0, "delta": {}, "finish_reason": event.reason}
+                yield sse({**base, "choices": [choice], "safethink": engine.report})
+                continue
+            delta = shaper.delta(event)
+            if delta:
+                yield sse(
+                    {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+                )
+        if include_usage:
+            yield sse({**base, "choices": [], "usage": engine.usage})
+    except SafeThinkError as exc:
+        engine.error = exc
+        yield sse(error_body(exc))
+    yield DONE
+
+
+async def assemble(
+    engine: SteeringEngine, events: AsyncIterator[Event], model: str
+) -> dict[str, Any]:
+    """A whole ChatCompletion from the events (non-streaming requests)."""
+    shaper = _Shaper(engine)
+    fields: dict[str, str] = {}
+    tool_calls: dict[int, dict[str, Any]] = {}
+    extra: dict[str, Any] = {}
+    async for event in events:
+        delta = shaper.delta(event) or {}
+        for key, value in delta.items():
+            if key == "tool_calls":
+                _merge_tool_calls(tool_calls, value)
+            elif isinstance(value, str) and key != "role":
+                fields[key] = fields.get(key, "") + value
+            elif key != "role":
+                extra[key] = value
+    message: dict[str, Any] = {"role": "assistant", "content": fields.pop("content", None)}
+    message.update(fields)
+    message.update(extra)
+    if tool_calls:
+        message["tool_calls"] = [tool_calls[i] for i in sorted(tool_calls)]
+    return {
+        "id": f"chatcmpl-{engine.report['request_id']}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {"index": 0, "message": message, "finish_reason": engine.finish_reason or "stop"}
+        ],
+        "usage": engine.usage,
+        "safethink": engine.report,
+    }
+
+
+def _merge_tool_calls(calls: dict[int, dict[str, Any]], deltas: list[dict[str, Any]]) -> None:
+    for part in deltas:
+        index = int(part.get("index", 0))
+        call = calls.setdefault(
+            index, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
+        )
+        if part.get("id"):
+            call["id"] = part["id"]
+        function = part.get("function") or {}
+        for key in ("name", "arguments"):
+            if function.get(key):
+                call["function"][key] += function[key]

@@ -1,0 +1,68 @@
+"""What crosses the proxy's HTTP boundary, typed. Unknown fields of a chat request are kept and
+forwarded to the upstream as they are: the proxy validates only what it acts on."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .settings import FailMode, PolicyName
+
+
+class SafeThinkOptions(BaseModel):
+    """``extra_body={"safethink": {...}}``: per-request settings, within the allow-list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    policy: PolicyName | None = None
+    tau: float | None = Field(None, ge=-1.0, le=1.0)
+    steer_steps: int | None = Field(None, ge=0, le=64)
+    resamples: int | None = Field(None, ge=0, le=64)
+    steering_prefix: str | None = Field(None, min_length=1, max_length=500)
+    show_prefix: bool | None = None
+    fail_mode: FailMode | None = None
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(min_length=1)
+    messages: list[Message] = Field(min_length=1)
+    stream: bool = False
+    n: int | None = Field(None, ge=1)
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+    seed: int | None = None
+    stream_options: dict[str, Any] | None = None
+    safethink: SafeThinkOptions | None = None
+
+
+class Usage(TypedDict):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class Report(TypedDict):
+    """The ``safethink`` object on the final chunk or the non-streaming body."""
+
+    request_id: str
+    policy: str
+    steps_scored: int
+    scores: list[float]
+    violations: int
+    steers: int
+    resamples: int
+    recovered: int
+    exhausted: int
+    fail_open: int
+    upstream_calls: int
+    continuation: str | None

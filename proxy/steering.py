@@ -1,0 +1,375 @@
+"""The SafeThink loop over one request (PAPER.md, DESIGN.md "The request's way").
+
+Steps 1..m of the monitored text (the thinking block, or the content when the model has none)
+are held until scored with R(x, z + y). A step at or above tau is released; one below tau is
+dropped, the upstream call is cancelled, and the generation is re-issued from the accepted trace
+plus the steering prefix, up to B times for that step: the first resample at or above tau wins,
+else the last one is kept. From step m + 1 on, text streams straight through.
+
+Scoring never pauses reading: while step k is scored the next chunks are read into the queue
+behind it, and a rejected step discards that queue along with the cancelled call. Each call is
+an ``async with``; the read-ahead and the score call are tasks owned by the call's loop, which
+cancels and awaits them whenever it ends (a steer, an error, the client going away).
+
+Choices written down here: the steering prefix stays in the trace (the model sees it, the scorer
+scores z + s + y', the client sees it unless ``show_prefix`` is off); a prefix alone is not a step
+(the segmenter glues it to the text that follows); ``max_tokens`` bounds each upstream call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .audit import Recorder
+from .continuation import Call, CallKind, Continuer
+from .events import Content, Delta, Event, Finish, Reasoning, ThinkEnd
+from .exceptions import SafeThinkError, ScoringError
+from .metrics import Metrics
+from .policies import Plan, RequestSide
+from .reasoning import Piece, ReasoningParser, Shape
+from .schemas import Report, Usage
+from .scoring import Messages, Scorer
+from .segmenter import Segmenter
+from .settings import Settings
+
+_PASSED_ON = ("role", "content", "reasoning_content", "reasoning")
+
+
+@dataclass(slots=True)
+class _Step:
+    index: int
+    text: str  # as the model wrote it (with the steering prefix at its head after a steer)
+    shown: str  # as the client sees it
+
+
+class SteeringEngine:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        plan: Plan,
+        side: RequestSide,
+        body: dict[str, Any],
+        scorer: Scorer,
+        continuer: Continuer,
+        recorder: Recorder,
+        metrics: Metrics,
+        request_id: str,
+    ) -> None:
+        self.settings = settings
+        self.plan = plan
+        self.side = side
+        self.body = {**body, "messages": side.messages}
+        self.prompt: Messages = body["messages"]
+        self.scorer = scorer
+        self.continuer = continuer
+        self.recorder = recorder
+        self.metrics = metrics
+        self.shape: Shape | None = None
+        self.mode: Literal["reasoning", "content"] | None = None
+        self.trace = ""  # z: the accepted monitored text
+        self.usage: Usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+        self.finish_reason: str | None = None
+        self.error: SafeThinkError | None = None  # set when a stream ended in an error event
+        self.report: Report = {
+            "request_id": recorder.request_id,
+            "policy": plan.policy,
+            "steps_scored": 0,
+            "scores": [],
+            "violations": 0,
+            "steers": 0,
+            "resamples": 0,
+            "recovered": 0,
+            "exhausted": 0,
+            "fail_open": 0,
+            "upstream_calls": 0,
+            "continuation": None,
+        }
+        self._accepted_steps = 0
+        self._resamples_used = 0  # for the step being decided
+
+    async def events(self) -> AsyncGenerator[Event, None]:
+        call = Call(self.body, self.side.prefill)
+        state = "think" if self.side.inside_think else ("answer" if call.prefill else "start")
+        lead = ""
+        while True:
+            run = _Call(self, state, lead)
+            async for event in run.play(call):
+                yield event
+            if not run.steer:
+                return
+            call, state, lead = self._resample(call)
+
+    def _resample(self, call: Call) -> tuple[Call, str, str]:
+        prefix = self.plan.steering_prefix
+        if self.mode == "content":
+            prefill, state = self.side.prefill + self.trace + prefix, "answer"
+        else:
+            opener = self.side.prefill or self.settings.think_open
+            glue = "" if opener.endswith("\n") or self.trace[:1].isspace() else "\n"
+            prefill, state = opener + glue + self.trace + prefix, "think"
+        return Call(call.body, prefill, call.attempt + 1), state, prefix
+
+    # -- decisions, called by _Call ------------------------------------------------------
+
+    def guarded(self, index: int) -> bool:
+        return self.plan.steers and index <= self.plan.steer_steps
+
+    async def score(self, step: _Step) -> tuple[float | None, float]:
+        started = time.perf_counter()
+        try:
+            score = await self.scorer.score(self.prompt, self.trace + step.text)
+        except ScoringError:
+            self.metrics.fail_mode_events.labels(mode=self.plan.fail_mode).inc()
+            if self.plan.fail_mode == "closed":
+                raise
+            return None, time.perf_counter() - started
+        latency = time.perf_counter() - started
+        self.metrics.score_latency.observe(latency)
+        return score, latency
+
+    async def decide(self, step: _Step, score: float | None, latency: float, attempt: int) -> bool:
+        """Record the step's verdict; True when the step is kept, False to steer."""
+        report = self.report
+        if score is None:
+            report["fail_open"] += 1
+            await self.recorder.step(step.index, attempt, step.text, None, "unscored", latency)
+            return self._accept(step)
+        report["steps_scored"] += 1
+        report["scores"].append(round(score, 4))
+        self.metrics.steps_scored.inc()
+        if score >= self.plan.tau:
+            if self._resamples_used:
+                report["recovered"] += 1
+                self.metrics.resample_outcomes.labels(outcome="recovered").inc()
+            await self.recorder.step(step.index, attempt, step.text, score, "accept", latency)
+            return self._accept(step)
+        report["violations"] += 1
+        self.metrics.violations.inc()
+        if self._resamples_used < self.plan.resamples:
+            self._resamples_used += 1
+            report["steers"] += 1
+            report["resamples"] += 1
+            self.metrics.steers.inc()
+            await self.recorder.step(step.index, attempt, step.text, score, "steer", latency)
+            return False
+        if self._resamples_used:
+            report["exhausted"] += 1
+            self.metrics.resample_outcomes.labels(outcome="exhausted").inc()
+        await self.recorder.step(step.index, attempt, step.text, score, "keep_exhausted", latency)
+        return self._accept(step)
+
+    def _accept(self, step: _Step) -> bool:
+        self.trace += step.text
+        self._accepted_steps += 1
+        self._resamples_used = 0
+        return True
+
+    def add_usage(self, usage: dict[str, Any] | None) -> None:
+        if not usage:
+            return
+        for key in ("prompt_tokens", "completion_tokens", "total_tokens"):
+            value = usage.get(key)
+            if isinstance(value, int):
+                self.usage[key] += value
+
+
+class _Call:
+    """One upstream call: reads, segments, holds, and plays out its events in order."""
+
+    def __init__(self, engine: SteeringEngine, state: str, lead: str) -> None:
+        settings = engine.settings
+        self.engine = engine
+        self.parser = ReasoningParser(settings.think_open, settings.think_close, state)
+        self.segmenter = Segmenter(settings.step_delimiter, settings.max_step_chars)
+        if lead:
+            self.segmenter.lead(lead)
+        self.lead = lead
+        self.next_index = engine._accepted_steps + 1
+        self.guarding = engine.guarded(self.next_index)
+        self.queue: deque[_Step | Event] = deque()  # held output, a step awaiting its score first
+        self.out: list[Event] = []
+        self.scoring: asyncio.Task[tuple[float | None, float]] | None = None
+        self.steer = False
+        self.kind: CallKind = "chat"
+        self.usage: dict[str, Any] | None = None
+
+    async def play(self, call: Call) -> AsyncIterator[Event]:
+        engine = self.engine
+        async with engine.continuer.open(call) as (chunks, self.kind):
+            engine.report["upstream_calls"] += 1
+            if call.prefill and call.attempt:
+                engine.report["continuation"] = self.kind
+            if call.attempt == 0:
+                yield Delta({"role": "assistant", "content": ""})
+                if engine.side.shown_reasoning:
+                    yield Reasoning(engine.side.shown_reasoning)
+            reading: asyncio.Task[dict[str, Any] | None] | None = None
+            ended = False
+            try:
+                while not self.steer and not (ended and not self.queue and not self.scoring):
+                    if self.scoring is not None and not ended:
+                        reading = reading or asyncio.ensure_future(anext(chunks, None))
+                        await asyncio.wait(
+                            {self.scoring, reading}, return_when=asyncio.FIRST_COMPLETED
+                        )
+                        if self.scoring.done():
+                            await self._scored(call.attempt)
+                        if reading.done() and not self.steer:
+                            chunk, reading = reading.result(), None
+                            ended = self._chunk(chunk)
+                    elif self.scoring is not None:
+                        await asyncio.wait({self.scoring})
+                        await self._scored(call.attempt)
+                    else:
+                        chunk = await (reading or anext(chunks, None))
+                        reading = None
+                        ended = self._chunk(chunk)
+                    self._start_scoring()
+                    if self.out:
+                        for event in self.out:
+                            yield event
+                        self.out.clear()
+            finally:
+                await _cancel(reading, self.scoring)
+                engine.add_usage(self.usage)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _chunk(self, chunk: dict[str, Any] | None) -> bool:
+        """Take one upstream event; True at the end of the stream."""
+        if chunk is None:
+            self._end_of_text(self.parser.finish())
+            if not self.engine.finish_reason:
+                self.engine.finish_reason = "stop"
+            self._release(Finish(self.engine.finish_reason))
+            return True
+        if chunk.get("usage"):
+            self.usage = chunk["usage"]
+        choices = chunk.get("choices")
+        if not choices:
+            return False
+        choice = choices[0]
+        parser = self.parser
+        if self.kind == "chat":
+            delta = choice.get("delta") or {}
+            for field in ("reasoning_content", "reasoning"):
+                if text := delta.get(field):
+                    self._pieces(parser.reasoning_field(field, text))
+            if text := delta.get("content"):
+                self._pieces(parser.content(text))
+            extra = {k: v for k, v in delta.items() if k not in _PASSED_ON and v is not None}
+            if extra:
+                self._release(Delta(extra))
+        elif text := choice.get("text"):
+            self._pieces(parser.content(text))
+        if reason := choice.get("finish_reason"):
+            self.engine.finish_reason = reason
+        return False
+
+    def _end_of_text(self, pieces: list[Piece]) -> None:
+        self._pieces(pieces)
+        self._end_monitored()
+
+    def _pieces(self, pieces: list[Piece]) -> None:
+        engine = self.engine
+        if engine.shape is None and self.parser.shape is not None:
+            engine.shape = self.parser.shape
+        for piece in pieces:
+            if piece.kind == "think_end":
+                if engine.mode == "reasoning":
+                    self._end_monitored()
+                self._release(ThinkEnd())
+                continue
+            if engine.mode is None:
+                engine.mode = piece.kind  # the first visible text decides what is monitored
+            if piece.kind == engine.mode:
+                self._monitored(piece.text)
+            else:
+                self._release(
+                    Reasoning(piece.text) if piece.kind == "reasoning" else Content(piece.text)
+                )
+
+    def _monitored(self, text: str) -> None:
+        if not self.guarding:
+            self._release_text(text)
+            return
+        for step in self.segmenter.feed(text):
+            if self.guarding:
+                self._hold(step)
+            else:
+                self._release_text(step)
+        if not self.guarding and (rest := self.segmenter.flush()):
+            self._release_text(rest)
+
+    def _end_monitored(self) -> None:
+        rest = self.segmenter.flush()
+        if self.guarding and rest.strip():
+            self._hold(rest)
+        elif rest:
+            self._release_text(rest)
+
+    def _hold(self, text: str) -> None:
+        shown = text
+        if self.lead and not self.engine.plan.show_prefix:
+            shown = text[len(self.lead) :]
+        self.lead = ""
+        self.queue.append(_Step(self.next_index, text, shown))
+        self.next_index += 1
+        self.guarding = self.engine.guarded(self.next_index)
+
+    def _release_text(self, text: str) -> None:
+        # Text past the guarded steps is in the trace the moment it reaches the client.
+        if not self.queue and not self.scoring:
+            self.engine.trace += text
+        self._release(self._event(text))
+
+    def _event(self, text: str) -> Event:
+        return Reasoning(text) if self.engine.mode == "reasoning" else Content(text)
+
+    def _release(self, event: Event) -> None:
+        if self.queue or self.scoring:
+            self.queue.append(event)
+        else:
+            self.out.append(event)
+
+    # -- scoring ---------------------------------------------------------------------------
+
+    def _start_scoring(self) -> None:
+        if self.scoring is None and self.queue and isinstance(self.queue[0], _Step):
+            self.scoring = asyncio.ensure_future(self.engine.score(self.queue[0]))
+
+    async def _scored(self, attempt: int) -> None:
+        assert self.scoring is not None
+        task, self.scoring = self.scoring, None
+        score, latency = task.result()
+        step = self.queue.popleft()
+        assert isinstance(step, _Step)
+        if not await self.engine.decide(step, score, latency, attempt):
+            self.steer = True
+            self.queue.clear()
+            return
+        self.out.append(self._event(step.shown))
+        while self.queue and not isinstance(self.queue[0], _Step):
+            event = self.queue.popleft()
+            assert not isinstance(event, _Step)
+            if isinstance(event, (Reasoning, Content)) and _is_monitored(event, self.engine):
+                self.engine.trace += event.text
+            self.out.append(event)
+
+
+def _is_monitored(event: Reasoning | Content, engine: SteeringEngine) -> bool:
+    return (engine.mode == "reasoning") == isinstance(event, Reasoning)
+
+
+async def _cancel(*tasks: asyncio.Future[Any] | None) -> None:
+    pending = [task for task in tasks if task is not None and not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
