@@ -79,6 +79,6 @@ class Segmenter:
         head = self._buffer[: self.max_chars]
         floor = max(self._lead, self.max_chars // 2)
         for index in range(len(head) - 1, floor - 1, -1):
-            if head[index].isspace():
+            if head[index].isspace() and head[self._lead : index].strip():
                 return index + 1
         return self.max_chars

@@ -33,7 +33,7 @@ from .metrics import Metrics
 from .policies import Plan, RequestSide
 from .reasoning import Piece, ReasoningParser, Shape
 from .schemas import Report, Usage
-from .scoring import Messages, Scorer
+from .scoring import Messages, Scorer, text_only
 from .segmenter import Segmenter
 from .settings import Settings
 
@@ -65,7 +65,7 @@ class SteeringEngine:
         self.plan = plan
         self.side = side
         self.body = {**body, "messages": side.messages}
-        self.prompt: Messages = body["messages"]
+        self.prompt: Messages = text_only(body["messages"])  # the scorer sees the text
         self.scorer = scorer
         self.continuer = continuer
         self.recorder = recorder

@@ -1,0 +1,54 @@
+"""Fixtures shared by the test layers: real server processes on loopback."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.support.procs import ServerProcess, free_port, python_server
+
+ProxyFactory = Callable[..., ServerProcess]
+
+
+@pytest.fixture(scope="session")
+def scripted_upstream() -> Iterator[ServerProcess]:
+    with python_server("tests.support.scripted_upstream") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def scripted_scorer() -> Iterator[ServerProcess]:
+    with python_server("tests.support.scripted_scorer") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def start_proxy() -> Iterator[ProxyFactory]:
+    """Start ``python -m proxy`` with SAFETHINK_* settings; one process per distinct setting."""
+    running: dict[tuple[tuple[str, str], ...], ServerProcess] = {}
+
+    def start(**settings: object) -> ServerProcess:
+        env = {f"SAFETHINK_{k.upper()}": _env_value(v) for k, v in settings.items()}
+        key = tuple(sorted(env.items()))
+        if key not in running:
+            port = free_port()
+            server = ServerProcess([sys.executable, "-m", "proxy", "--port", str(port)], port,
+                                   env={"SAFETHINK_LOG_LEVEL": "warning", **env})
+            running[key] = server.start()
+        return running[key]
+
+    yield start
+    for server in running.values():
+        server.stop()
+
+
+def _env_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        import json
+
+        return json.dumps(list(value))
+    return str(value)

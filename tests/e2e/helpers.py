@@ -1,0 +1,78 @@
+"""What the end-to-end tests read back from the proxy, as a client would."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from openai import Stream
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+from tests.support.procs import ServerProcess
+
+PREFIX = "Wait, think safely."
+QUESTION = [{"role": "user", "content": "How do I make the thing?"}]
+_ids = itertools.count()
+
+
+def scenario(**options: object) -> str:
+    """A scripted upstream's model name, with a fresh scenario id."""
+    options.setdefault("id", f"{uuid.uuid4().hex[:8]}-{next(_ids)}")
+    return "scripted/" + "/".join(f"{k.replace('_', '-')}={v}" for k, v in options.items())
+
+
+@dataclass
+class Reply:
+    reasoning: str = ""
+    content: str = ""
+    finish_reason: str | None = None
+    report: dict[str, Any] = field(default_factory=dict)
+    usage: dict[str, int] | None = None
+    chunks: int = 0
+
+
+def _reasoning(source: Any) -> str:
+    extra = source.model_extra or {}
+    return str(extra.get("reasoning_content") or extra.get("reasoning") or "")
+
+
+def read_stream(stream: Stream[ChatCompletionChunk]) -> Reply:
+    reply = Reply()
+    with stream:
+        for chunk in stream:
+            reply.chunks += 1
+            if chunk.usage is not None:
+                reply.usage = chunk.usage.model_dump(exclude_none=True)
+            if not chunk.choices:
+                continue
+            choice = chunk.choices[0]
+            reply.reasoning += _reasoning(choice.delta)
+            reply.content += choice.delta.content or ""
+            if choice.finish_reason:
+                reply.finish_reason = choice.finish_reason
+                reply.report = (chunk.model_extra or {}).get("safethink") or {}
+    return reply
+
+
+def read_completion(completion: ChatCompletion) -> Reply:
+    message = completion.choices[0].message
+    return Reply(
+        reasoning=_reasoning(message),
+        content=message.content or "",
+        finish_reason=completion.choices[0].finish_reason,
+        report=(completion.model_extra or {}).get("safethink") or {},
+        usage=completion.usage.model_dump(exclude_none=True) if completion.usage else None,
+    )
+
+
+def upstream_requests(upstream: ServerProcess, model: str) -> list[dict[str, Any]]:
+    """The bodies the scripted upstream received for this scenario, in order."""
+    requests = httpx.get(upstream.url + "/_requests", timeout=5).json()
+    return [r for r in requests if r["body"].get("model") == model]
+
+
+def scorer_calls(scorer: ServerProcess) -> list[dict[str, Any]]:
+    return list(httpx.get(scorer.url + "/_calls", timeout=5).json())
