@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PolicyName = Literal["safethink", "none", "zerothink", "lessthink", "safepath", "adashield"]
@@ -44,7 +44,7 @@ ADASHIELD_PROMPT = (
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="SAFETHINK_", extra="ignore", validate_default=True, populate_by_name=True
+        env_prefix="SAFETHINK_", extra="ignore", validate_default=True
     )
 
     # Serving.
@@ -79,8 +79,8 @@ class Settings(BaseSettings):
     allowed_policies: list[PolicyName] = Field(default_factory=lambda: list(POLICIES))
     request_overrides: list[OverridableField] = Field(default_factory=lambda: list(_OVERRIDES))
     tau: float = Field(0.0, ge=-1.0, le=1.0)
-    steer_steps: int = Field(3, ge=0, validation_alias=AliasChoices("steer_steps", "m"))
-    resamples: int = Field(4, ge=0, validation_alias=AliasChoices("resamples", "b"))
+    steer_steps: int = Field(3, ge=0)  # m in the paper
+    resamples: int = Field(4, ge=0)  # B in the paper
     steering_prefix: str = "Wait, think safely."
     show_prefix: bool = True
 
@@ -144,4 +144,7 @@ class _YamlSource(PydanticBaseSettingsSource):
         data = yaml.safe_load(Path(path).read_text()) or {}
         if not isinstance(data, dict):
             raise ValueError(f"{path}: the settings file must hold a mapping")
+        unknown = sorted(set(data) - set(self.settings_cls.model_fields))
+        if unknown:
+            raise ValueError(f"{path}: unknown settings {', '.join(map(str, unknown))}")
         return data

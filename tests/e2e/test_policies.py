@@ -142,8 +142,8 @@ def test_multimodal_parts_pass_through_and_the_scorer_sees_text(
 def test_tools_pass_through_to_the_upstream(client: openai.OpenAI,
                                             scripted_upstream: ServerProcess) -> None:
     model = scenario()
-    tools = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object",
-                                                                                 "properties": {}}}}]
+    parameters = {"type": "object", "properties": {}}
+    tools = [{"type": "function", "function": {"name": "lookup", "parameters": parameters}}]
     read_stream(client.chat.completions.create(model=model, messages=QUESTION, stream=True,
                                                tools=tools))  # type: ignore[arg-type]
     assert upstream_requests(scripted_upstream, model)[0]["body"]["tools"] == tools

@@ -10,7 +10,12 @@ import pytest
 
 from tests.conftest import ProxyFactory
 from tests.support.procs import ServerProcess
-from tests.support.scripted_upstream import ANSWER, SAFE_CONTINUATION, UNSAFE_CONTINUATION, step_text
+from tests.support.scripted_upstream import (
+    ANSWER,
+    SAFE_CONTINUATION,
+    UNSAFE_CONTINUATION,
+    step_text,
+)
 
 from .helpers import PREFIX, QUESTION, read_completion, read_stream, scenario, upstream_requests
 

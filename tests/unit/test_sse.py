@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import AsyncIterator
 
@@ -30,7 +31,7 @@ class Chunks(httpx.AsyncByteStream):
 
 async def decode(raw: bytes, cuts: list[int]) -> list[dict[str, object]]:
     bounds = [0, *sorted(set(cuts)), len(raw)]
-    chunks = [raw[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    chunks = [raw[a:b] for a, b in itertools.pairwise(bounds)]
     response = httpx.Response(200, stream=Chunks(chunks))
     return [event async for event in iter_events(response)]
 

@@ -1,0 +1,149 @@
+"""The real upstream servers start and stream (see tests/support/servers.py for their quirks)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import openai
+import pytest
+
+from tests.support.servers import (
+    ModelServer,
+    gguf_chat_template,
+    llama_cpp_available,
+    llama_cpp_server,
+    smollm2_gguf,
+    tiny_model_dir,
+    transformers_serve,
+)
+
+pytestmark = pytest.mark.e2e
+
+LLAMA_SKIP = llama_cpp_available()
+needs_llama = pytest.mark.skipif(LLAMA_SKIP is not None, reason=f"llama.cpp: {LLAMA_SKIP}")
+
+MESSAGES = [{"role": "user", "content": "How do I bake bread?"}]
+RAW_CHATML = "<|im_start|>user\nHow do I bake bread?<|im_end|>\n<|im_start|>assistant\n"
+
+
+@pytest.fixture(scope="module")
+def ts_server() -> Iterator[ModelServer]:
+    with transformers_serve(tiny_model_dir()) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def llama_server() -> Iterator[ModelServer]:
+    if LLAMA_SKIP is not None:
+        pytest.skip(LLAMA_SKIP)
+    with llama_cpp_server() as server:
+        yield server
+
+
+async def sse_events(server: ModelServer, path: str, body: dict) -> list[str]:
+    """The `data:` payloads of one streaming call, in order."""
+    events: list[str] = []
+    async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+        async with client.stream("POST", path, json=body) as resp:
+            assert resp.status_code == 200, await resp.aread()
+            assert resp.headers["content-type"].startswith("text/event-stream")
+            async for line in resp.aiter_lines():
+                if line.startswith("data: "):
+                    events.append(line[len("data: "):])
+    return events
+
+
+async def stream_chat_sdk(server: ModelServer, **extra: object) -> tuple[str, list[object]]:
+    async with openai.AsyncOpenAI(base_url=server.base_url, api_key="unused") as client:
+        stream = await client.chat.completions.create(
+            model=server.model, messages=MESSAGES, stream=True, max_tokens=12, seed=1,
+            **extra,  # type: ignore[arg-type]
+        )
+        chunks = [chunk async for chunk in stream]
+    deltas = [c.choices[0].delta for c in chunks if c.choices]
+    text = "".join((d.content or "") + (getattr(d, "reasoning_content", "") or "") for d in deltas)
+    return text, chunks
+
+
+# ------------------------------------------------------------------ transformers serve
+
+
+def test_tiny_model_template_is_a_reasoning_template() -> None:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir())
+    assert tok.eos_token == "<|im_end|>"
+    prompt = tok.apply_chat_template(MESSAGES, tokenize=False, add_generation_prompt=True)
+    assert prompt == RAW_CHATML
+    history = [*MESSAGES, {"role": "assistant", "content": "<think>\nplan\n</think>\n\nAnswer"},
+               {"role": "user", "content": "More?"}]
+    rendered = tok.apply_chat_template(history, tokenize=False, add_generation_prompt=True)
+    assert "<|im_start|>assistant\nAnswer<|im_end|>" in rendered  # old thinking dropped
+    assert "plan" not in rendered
+    ids = tok("<think>\nx</think>")["input_ids"]
+    assert tok.decode(ids, skip_special_tokens=True) == "<think>\nx</think>"
+
+
+async def test_transformers_chat_stream(ts_server: ModelServer) -> None:
+    text, chunks = await stream_chat_sdk(ts_server)
+    assert text
+    last = chunks[-1]
+    assert last.choices[0].finish_reason in ("length", "stop")
+    assert last.usage is not None and last.usage.completion_tokens > 0  # type: ignore[attr-defined]
+
+
+async def test_transformers_chat_stream_raw_ends_without_done(ts_server: ModelServer) -> None:
+    events = await sse_events(ts_server, "/v1/chat/completions",
+                              {"messages": MESSAGES, "stream": True, "max_tokens": 6})
+    assert events[-1] != "[DONE]"
+    final = json.loads(events[-1])
+    assert final["choices"][0]["finish_reason"] and final["usage"]["completion_tokens"] == 6
+
+
+async def test_transformers_completions_stream_raw_chatml(ts_server: ModelServer) -> None:
+    events = await sse_events(ts_server, "/v1/completions", {
+        "model": ts_server.model, "prompt": RAW_CHATML, "stream": True, "max_tokens": 8,
+        "seed": 3})
+    chunks = [json.loads(e) for e in events]
+    assert "[DONE]" not in events
+    assert "".join(c["choices"][0]["text"] for c in chunks)
+    assert chunks[-1]["choices"][0]["finish_reason"] in ("length", "stop")
+    assert chunks[-1]["usage"]["prompt_tokens"] > 0
+
+
+async def test_transformers_rejects_unknown_fields(ts_server: ModelServer) -> None:
+    async with openai.AsyncOpenAI(base_url=ts_server.base_url, api_key="unused") as client:
+        with pytest.raises(openai.UnprocessableEntityError):
+            await client.chat.completions.create(
+                model=ts_server.model, messages=MESSAGES, max_tokens=2,
+                extra_body={"continue_final_message": True, "add_generation_prompt": False})
+
+
+# ------------------------------------------------------------------ llama-cpp-python
+
+
+@needs_llama
+def test_gguf_chat_template() -> None:
+    template = gguf_chat_template(smollm2_gguf())
+    assert "<|im_start|>" in template and "add_generation_prompt" in template
+
+
+@needs_llama
+async def test_llama_chat_stream(llama_server: ModelServer) -> None:
+    text, chunks = await stream_chat_sdk(llama_server)
+    assert text.strip()
+    assert chunks[-1].choices[0].finish_reason in ("length", "stop")
+
+
+@needs_llama
+async def test_llama_completions_stream_raw_chatml(llama_server: ModelServer) -> None:
+    events = await sse_events(llama_server, "/v1/completions", {
+        "prompt": RAW_CHATML, "stream": True, "max_tokens": 8, "seed": 3, "logprobs": 1})
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert "".join(c["choices"][0]["text"] for c in chunks).strip()
+    assert chunks[0]["choices"][0]["logprobs"]["token_logprobs"]
+    assert chunks[-1]["choices"][0]["finish_reason"] in ("length", "stop")
+    assert all("usage" not in c for c in chunks)

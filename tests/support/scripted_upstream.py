@@ -1,0 +1,392 @@
+"""A deterministic OpenAI-compatible model server that plays a scripted reasoning trace.
+
+Run: ``python -m tests.support.scripted_upstream --port N`` (127.0.0.1 only). The scenario comes
+from the request's ``model``: ``scripted`` followed by slash-separated ``key=value`` options, e.g.
+``scripted/shape=inline/chunking=awkward/unsafe-step=2/id=t1``:
+
+- ``shape`` [reasoning_content]: ``reasoning_content`` | ``reasoning`` | ``inline`` | ``content``
+- ``steps`` [5]; ``unsafe-step`` [none]: comma-separated 1-based indices of unsafe steps
+- ``unsafe-resamples`` [0]: steered continuations (per ``id``) that are still unsafe
+- ``chunking`` [token]: ``whole`` | ``token`` | ``awkward`` (random 1..7 characters, ``\\n\\n``
+  and a tag always split once; each SSE event also written in two pieces cut inside a multi-byte
+  UTF-8 character)
+- ``done`` [1]: 0 ends the stream without ``data: [DONE]``; ``pace-ms`` [0]: sleep between chunks
+- ``fail`` [none]: answer with this HTTP status and an OpenAI error body
+- ``reject-continue`` [0]: 1 answers chat requests carrying ``continue_final_message`` or
+  ``add_generation_prompt`` with 422 (like ``transformers serve``)
+- ``id`` [default]: scenario instance for the resample counter
+
+Continuations (chat ``continue_final_message`` with a final assistant message, or
+``/v1/completions`` whose prompt holds ``<|im_start|>assistant\\n`` + PREFILL) continue PREFILL:
+its complete steps are kept, a trailing incomplete step (a steering prefix) is finished safely (or
+unsafely while ``unsafe-resamples`` lasts), the steps after the dropped one follow, then the answer.
+Test hooks: ``GET /_stats``, ``GET /_requests``, ``POST /_reset``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import random
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+ANSWER = "The answer is 42."
+SAFE_CONTINUATION = (
+    " I will not help with anything harmful; let me focus on safe, general information.\n\n"
+)
+UNSAFE_CONTINUATION = " UNSAFE still harmful details.\n\n"
+ASSISTANT_START = "<|im_start|>assistant\n"
+AWKWARD_SEED = 1729
+SHAPES = ("reasoning_content", "reasoning", "inline", "content")
+CHUNKINGS = ("whole", "token", "awkward")
+OPTIONS = ("shape", "steps", "unsafe-step", "unsafe-resamples", "chunking", "done", "pace-ms",
+           "fail", "reject-continue", "id")
+TOKEN_RE = re.compile(r"\n+|[^\S\n]*\S+|[^\S\n]+")
+
+Unit = tuple[str, str]  # (channel, text); channel is "reasoning" or "content"
+
+
+def step_text(i: int, unsafe: bool = False) -> str:
+    if unsafe:
+        return f"Step {i}: UNSAFE here is how to do the harmful thing.\n\n"
+    return f"Step {i}: thinking about the question, café ☕ détails.\n\n"
+
+
+class ScenarioError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Scenario:
+    shape: str = "reasoning_content"
+    steps: int = 5
+    unsafe: frozenset[int] = frozenset()
+    unsafe_resamples: int = 0
+    chunking: str = "token"
+    done: bool = True
+    pace_ms: float = 0.0
+    fail: int | None = None
+    reject_continue: bool = False
+    id: str = "default"
+
+    @classmethod
+    def parse(cls, model: str) -> Scenario:
+        head, *parts = model.split("/")
+        opts = dict(part.split("=", 1) if "=" in part else (part, "") for part in parts)
+        unknown = set(opts) - set(OPTIONS) or [p for p in parts if "=" not in p]
+        if head != "scripted" or unknown:
+            raise ScenarioError(f"bad model {model!r}: expected 'scripted/key=value/...' with "
+                                f"keys from {', '.join(OPTIONS)}")
+        try:
+            unsafe = opts.get("unsafe-step", "none")
+            sc = cls(
+                shape=opts.get("shape", cls.shape), steps=int(opts.get("steps", cls.steps)),
+                unsafe=frozenset(int(i) for i in unsafe.split(",") if i and unsafe != "none"),
+                unsafe_resamples=int(opts.get("unsafe-resamples", 0)),
+                chunking=opts.get("chunking", cls.chunking), done=opts.get("done", "1") != "0",
+                pace_ms=float(opts.get("pace-ms", 0)),
+                fail=int(opts["fail"]) if "fail" in opts else None,
+                reject_continue=opts.get("reject-continue", "0") != "0",
+                id=opts.get("id", cls.id))
+        except ValueError as exc:
+            raise ScenarioError(f"bad model {model!r}: {exc}") from exc
+        if sc.shape not in SHAPES or sc.chunking not in CHUNKINGS or sc.steps < 0:
+            raise ScenarioError(f"bad model {model!r}: shape, chunking or steps out of range")
+        return sc
+
+
+@dataclass
+class State:
+    stats: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("opened", "completed", "cancelled", "active"), 0))
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    resamples: dict[str, int] = field(default_factory=dict)  # steered-but-unsafe answers per id
+
+    def reset(self) -> None:
+        """Forget everything but the streams still running."""
+        self.stats.update(opened=0, completed=0, cancelled=0)
+        self.requests.clear()
+        self.resamples.clear()
+
+
+def plan(sc: Scenario, prefill: str | None, inline: bool, state: State) -> list[Unit]:
+    """The text to emit: a fresh generation when prefill is empty, else PREFILL's continuation."""
+    if prefill and "</think>" in prefill:
+        after = prefill.rsplit("</think>", 1)[1]
+        written = after.lstrip()
+        rest = ANSWER[len(written):] if ANSWER.startswith(written) else ANSWER
+        return [("content", ("" if after else "\n\n") + rest)]
+    thinking = sc.shape != "content" or bool(prefill and "<think>" in prefill)
+    channel = "reasoning" if thinking else "content"
+    units: list[Unit] = []
+    first = 1
+    if not prefill:
+        if thinking and inline:
+            units.append((channel, "<think>\n"))
+    else:
+        body = prefill.split("<think>", 1)[1] if "<think>" in prefill else prefill
+        *complete, tail = body.split("\n\n")
+        first = sum(1 for part in complete if part.strip()) + 1
+        if tail.strip():  # a steering prefix where step `first` was dropped: finish it
+            used = state.resamples.get(sc.id, 0)
+            if used < sc.unsafe_resamples:
+                state.resamples[sc.id] = used + 1
+                units.append((channel, UNSAFE_CONTINUATION))
+            else:
+                units.append((channel, SAFE_CONTINUATION))
+            first += 1
+    units += [(channel, step_text(i, i in sc.unsafe)) for i in range(first, sc.steps + 1)]
+    if thinking and inline:
+        units.append((channel, "</think>\n\n"))
+    units.append(("content", ANSWER))
+    return units
+
+
+def split_chunks(units: list[Unit], chunking: str) -> list[Unit]:
+    if chunking == "whole":
+        return [unit for unit in units if unit[1]]
+    if chunking == "token":
+        return [(ch, tok) for ch, text in units for tok in TOKEN_RE.findall(text)]
+    rng = random.Random(AWKWARD_SEED)  # awkward: random cuts across the units of one channel
+    out: list[Unit] = []
+    for ch, group in itertools.groupby(units, key=lambda unit: unit[0]):
+        text = "".join(t for _, t in group)
+        cuts = set(itertools.accumulate(rng.randint(1, 7) for _ in text))
+        cuts |= {at + offset for needle, offset in (("\n\n", 1), ("<think>", 3), ("</think>", 4))
+                 if (at := text.find(needle)) >= 0}
+        bounds = [0, *sorted(c for c in cuts if 0 < c < len(text)), len(text)]
+        out += [(ch, text[x:y]) for x, y in itertools.pairwise(bounds) if x < y]
+    return out
+
+
+def wire_pieces(event: str, split: bool) -> list[bytes]:
+    """One SSE event's bytes, cut inside its first multi-byte character when split."""
+    data = event.encode()
+    if not split or len(data) < 2:
+        return [data]
+    at = next((i for i, c in enumerate(event) if ord(c) > 127), None)
+    cut = len(event[:at].encode()) + 1 if at is not None else len(data) - 1
+    return [data[:cut], data[cut:]]
+
+
+def text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
+
+
+@dataclass
+class Reply:
+    chat: bool
+    model: str
+    chunks: list[Unit]
+    finish: str
+    reasoning_field: str | None  # where reasoning goes in a chat reply; None: in content
+    prompt_tokens: int
+    id: str = field(default_factory=lambda: f"scripted-{uuid.uuid4().hex[:16]}")
+    created: int = field(default_factory=lambda: int(time.time()))
+
+    def usage(self, completion: int) -> dict[str, int]:
+        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": completion,
+                "total_tokens": self.prompt_tokens + completion}
+
+    def _field(self, channel: str) -> str:
+        if channel == "reasoning" and self.reasoning_field:
+            return self.reasoning_field
+        return "content"
+
+    def _chunk(self, payload: dict[str, Any] | None, finish: str | None = None,
+               usage: dict[str, int] | None = None) -> dict[str, Any]:
+        choices: list[dict[str, Any]] = []
+        if payload is not None:
+            choice = {"index": 0, "logprobs": None, "finish_reason": finish}
+            choices.append({**choice, "delta": payload} if self.chat
+                           else {**choice, "text": payload.get("content", "")})
+        obj: dict[str, Any] = {
+            "id": self.id, "object": "chat.completion.chunk" if self.chat else "text_completion",
+            "created": self.created, "model": self.model, "choices": choices}
+        if usage is not None:
+            obj["usage"] = usage
+        return obj
+
+    def events(self, include_usage: bool, continuous: bool) -> Iterator[dict[str, Any]]:
+        sent = 0
+        if self.chat:
+            yield self._chunk({"role": "assistant", "content": ""},
+                              usage=self.usage(0) if continuous else None)
+        for channel, text in self.chunks:
+            sent += 1
+            yield self._chunk({self._field(channel): text},
+                              usage=self.usage(sent) if continuous else None)
+        yield self._chunk({}, self.finish, usage=self.usage(sent) if continuous else None)
+        if include_usage:
+            yield self._chunk(None, usage=self.usage(sent))
+
+    def whole(self) -> dict[str, Any]:
+        """The non-streaming ChatCompletion or Completion."""
+        parts: dict[str, str] = {"content": ""}
+        if self.reasoning_field:
+            parts[self.reasoning_field] = ""
+        for channel, text in self.chunks:
+            parts[self._field(channel)] += text
+        choice: dict[str, Any] = {"index": 0, "logprobs": None, "finish_reason": self.finish}
+        if self.chat:
+            choice["message"] = {"role": "assistant", **{k: v or None for k, v in parts.items()}}
+        else:
+            choice["text"] = parts["content"]
+        return {"id": self.id, "object": "chat.completion" if self.chat else "text_completion",
+                "created": self.created, "model": self.model, "choices": [choice],
+                "usage": self.usage(len(self.chunks))}
+
+
+class TrackedStream(StreamingResponse):
+    """An SSE stream that counts itself as completed or cancelled (client went away) on exit."""
+
+    def __init__(self, events: Iterator[dict[str, Any]], sc: Scenario, state: State) -> None:
+        self.state = state
+        self.finished = False
+        self._gen = self._body(events, sc)
+        super().__init__(self._gen, media_type="text/event-stream")
+
+    async def _body(self, events: Iterator[dict[str, Any]], sc: Scenario) -> AsyncIterator[bytes]:
+        split = sc.chunking == "awkward"
+        try:
+            for event in events:
+                for piece in wire_pieces(f"data: {json.dumps(event, ensure_ascii=False)}\n\n",
+                                         split):
+                    yield piece
+                await asyncio.sleep(sc.pace_ms / 1000)
+            if sc.done:
+                yield b"data: [DONE]\n\n"
+            self.finished = True
+        except (asyncio.CancelledError, GeneratorExit):
+            self.finished = False  # the client disconnected mid-stream
+            raise
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        stats = self.state.stats
+        stats["opened"] += 1
+        stats["active"] += 1
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._gen.aclose()
+            stats["active"] -= 1
+            stats["completed" if self.finished else "cancelled"] += 1
+
+
+def error_response(status: int, message: str) -> JSONResponse:
+    kind = "server_error" if status >= 500 else {429: "rate_limit_error"}.get(
+        status, "invalid_request_error")
+    return JSONResponse({"error": {"message": message, "type": kind, "param": None,
+                                   "code": status}}, status_code=status)
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="scripted upstream")
+    state = State()
+
+    async def serve(request: Request, chat: bool) -> Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return error_response(400, "the body is not JSON")
+        state.requests.append({"path": request.url.path, "body": body,
+                               "headers": dict(request.headers)})
+        if not isinstance(body, dict):
+            return error_response(400, "the body must be a JSON object")
+        try:
+            sc = Scenario.parse(str(body.get("model", "")))
+        except ScenarioError as exc:
+            return error_response(400, str(exc))
+        if sc.fail is not None:
+            return error_response(sc.fail, f"scripted failure with status {sc.fail}")
+        if chat:
+            if sc.reject_continue and ({"continue_final_message", "add_generation_prompt"}
+                                       & body.keys()):
+                return error_response(422, "unknown fields: continue_final_message")
+            messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+            prompt_words = sum(len(text_of(m.get("content")).split()) for m in messages)
+            prefill = None
+            if body.get("continue_final_message") and messages \
+                    and messages[-1].get("role") == "assistant":
+                prefill = text_of(messages[-1].get("content"))
+            units = plan(sc, prefill, sc.shape in ("inline", "content"), state)
+        else:
+            raw = body.get("prompt", "")
+            prompt = raw[0] if isinstance(raw, list) and raw else raw
+            prompt = prompt if isinstance(prompt, str) else ""
+            prompt_words = len(prompt.split())
+            prefill = prompt.rsplit(ASSISTANT_START, 1)[1] if ASSISTANT_START in prompt else None
+            units = plan(sc, prefill, True, state)
+        chunks = split_chunks(units, sc.chunking)
+        finish = "stop"
+        limit = body.get("max_tokens") or body.get("max_completion_tokens")
+        if isinstance(limit, int) and 0 < limit < len(chunks):
+            chunks, finish = chunks[:limit], "length"
+        field_name = sc.shape if chat and sc.shape in ("reasoning_content", "reasoning") else None
+        reply = Reply(chat, str(body["model"]), chunks, finish, field_name, prompt_words)
+        if not body.get("stream"):
+            return JSONResponse(reply.whole())
+        options = body.get("stream_options") or {}
+        events = reply.events(bool(options.get("include_usage")),
+                              bool(options.get("continuous_usage_stats")))
+        return TrackedStream(events, sc, state)
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> Response:
+        return await serve(request, chat=True)
+
+    @app.post("/v1/completions")
+    async def completions(request: Request) -> Response:
+        return await serve(request, chat=False)
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        return {"object": "list",
+                "data": [{"id": "scripted", "object": "model", "owned_by": "tests"}]}
+
+    @app.get("/healthz")
+    @app.get("/health")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/_stats")
+    async def stats() -> dict[str, int]:
+        return state.stats
+
+    @app.get("/_requests")
+    async def requests() -> list[dict[str, Any]]:
+        return state.requests
+
+    @app.post("/_reset")
+    async def reset() -> dict[str, str]:
+        state.reset()
+        return {"status": "reset"}
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    uvicorn.run(create_app(), host="127.0.0.1", port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
