@@ -8,11 +8,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from . import chat, errors, forward, ops
-from .exceptions import StoreError
+from .auth import require_admin, require_client
+from .failover import FailoverStore
 from .metrics import Metrics
+from .redis_store import RedisStore
 from .scoring import EmbeddedScorer, HttpScorer, Scorer
 from .settings import Settings
 from .store import MemoryStore, Store
@@ -36,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             state.upstream = Upstream(upstream_client, settings)
             state.side_client = side  # reward service and readiness probes
             state.scorer = await _scorer(settings, side)
-            state.store = _store(settings)
+            state.store = await _store(settings, state.metrics)
             try:
                 yield
             finally:
@@ -45,8 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="SafeThink guard proxy", lifespan=lifespan, docs_url=None, redoc_url=None)
     errors.install(app)
-    app.include_router(chat.router)
-    app.include_router(forward.router)
+    app.include_router(chat.router, dependencies=[Depends(require_client)])
+    app.include_router(forward.router, dependencies=[Depends(require_client)])
+    app.include_router(ops.admin, dependencies=[Depends(require_admin)])
     app.include_router(ops.router)
     return app
 
@@ -57,7 +60,11 @@ async def _scorer(settings: Settings, client: httpx.AsyncClient) -> Scorer:
     return HttpScorer(client, settings.reward, settings.score_timeout)
 
 
-def _store(settings: Settings) -> Store:
+async def _store(settings: Settings, metrics: Metrics) -> Store:
+    memory = MemoryStore(ttl_s=settings.store_ttl_s)
     if settings.store == "memory":
-        return MemoryStore(ttl_s=settings.store_ttl_s)
-    raise StoreError(f"unknown store {settings.store!r}: use 'memory'")
+        return memory
+    redis = RedisStore(settings.store, prefix=settings.store_prefix, ttl_s=settings.store_ttl_s)
+    store = FailoverStore(redis, memory, metrics, retry_s=settings.store_retry_s)
+    await store.start()
+    return store

@@ -1,15 +1,18 @@
-"""One request's record: metrics and the store, written together, never failing the request."""
+"""One request's record: metrics, the store and the log line, written together, never failing
+the request. Prompts, traces and keys never reach the log."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from .metrics import Metrics
+from .schemas import Report
 from .store import Decision, StepRecord, Store
 
-log = logging.getLogger("safethink.audit")
+log = logging.getLogger("safethink.requests")
 
 
 class Recorder:
@@ -19,6 +22,7 @@ class Recorder:
         self.request_id = request_id
         self.keep_text = keep_text
         self.started = time.time()
+        self._steps = 0
 
     async def begin(self, policy: str, model: str, stream: bool) -> None:
         fields = {"policy": policy, "model": model, "stream": stream, "started_at": self.started}
@@ -43,14 +47,61 @@ class Recorder:
         }
         if self.keep_text:
             record["text"] = text
-        await self._write(self.store.add_step(self.request_id, record))
+        seq, self._steps = self._steps, self._steps + 1
+        await self._write(self.store.add_step(self.request_id, seq, record))
 
-    async def finish(self, policy: str, outcome: str, fields: dict[str, Any]) -> None:
+    async def finish(self, report: Report, outcome: str, finish_reason: str | None) -> None:
+        policy = report["policy"]
         self.metrics.requests.labels(policy=policy, outcome=outcome).inc()
-        done = {"outcome": outcome, "finished_at": time.time(), **fields}
-        await self._write(self.store.finish(self.request_id, done))
+        duration = time.time() - self.started
+        summary = {
+            key: report[key]
+            for key in (
+                "steps_scored",
+                "violations",
+                "steers",
+                "resamples",
+                "recovered",
+                "exhausted",
+                "fail_open",
+                "upstream_calls",
+            )
+        }
+        fields = {
+            "outcome": outcome,
+            "finished_at": time.time(),
+            "finish_reason": finish_reason or "",
+            **summary,
+        }
+        counts = {
+            "requests": 1,
+            "errors": int(outcome == "error"),
+            "steered_requests": int(report["steers"] > 0),
+            **{
+                key: summary[key]
+                for key in (
+                    "steps_scored",
+                    "violations",
+                    "steers",
+                    "recovered",
+                    "exhausted",
+                    "fail_open",
+                )
+            },
+        }
+        await self._write(self.store.finish(self.request_id, fields, counts))
+        log.info(
+            "request finished",
+            extra={
+                "request_id": self.request_id,
+                "policy": policy,
+                "outcome": outcome,
+                **summary,
+                "duration_ms": round(duration * 1000, 1),
+            },
+        )
 
-    async def _write(self, operation: Any) -> None:
+    async def _write(self, operation: Awaitable[Any]) -> None:
         try:
             await operation
         except Exception:  # the audit trail must never fail the client's request

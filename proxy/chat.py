@@ -128,17 +128,4 @@ async def _streaming(
 
 
 async def _finish(engine: SteeringEngine, outcome: str) -> None:
-    report = engine.report
-    await engine.recorder.finish(
-        engine.plan.policy,
-        outcome,
-        {
-            "steers": report["steers"],
-            "resamples": report["resamples"],
-            "recovered": report["recovered"],
-            "exhausted": report["exhausted"],
-            "violations": report["violations"],
-            "steps_scored": report["steps_scored"],
-            "finish_reason": engine.finish_reason or "",
-        },
-    )
+    await engine.recorder.finish(engine.report, outcome, engine.finish_reason)

@@ -95,8 +95,9 @@ class Continuer:
             try:
                 events = await stack.enter_async_context(self._stream(call, kind))
             except UpstreamStatusError as exc:
-                if not (call.prefill and self._may_fall_back(kind)
-                        and exc.status_code in _REFUSALS):
+                if not (
+                    call.prefill and self._may_fall_back(kind) and exc.status_code in _REFUSALS
+                ):
                     raise
                 self.learned[self.upstream.base_url] = kind = "completions"
                 events = await stack.enter_async_context(self._stream(call, kind))

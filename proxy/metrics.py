@@ -56,3 +56,14 @@ class Metrics:
         self.store_errors = Counter(
             "safethink_store_errors", "Failed writes or reads of the state store.", registry=r
         )
+        self.store_degraded = Gauge(
+            "safethink_store_degraded",
+            "1 while the shared store (Redis) is unreachable and state is kept in memory.",
+            registry=r,
+        )
+        self.proxy_added = Histogram(
+            "safethink_proxy_added_seconds",
+            "Time a complete held step waited for its verdict before reaching the client.",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -13,6 +13,7 @@ from .exceptions import RequestError
 from .settings import Settings
 
 router = APIRouter()
+admin = APIRouter()  # behind the admin key (see auth.py)
 
 
 @router.get("/healthz")
@@ -57,7 +58,7 @@ async def metrics(request: Request) -> Response:
     return Response(data, media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/v1/safethink/requests/{request_id}")
+@admin.get("/v1/safethink/requests/{request_id}")
 async def audit(request: Request, request_id: str) -> JSONResponse:
     record = await request.app.state.store.get(request_id)
     if record is None:
@@ -65,3 +66,23 @@ async def audit(request: Request, request_id: str) -> JSONResponse:
         error.status_code, error.code = 404, "not_found"
         raise error
     return JSONResponse(record)
+
+
+@admin.get("/v1/safethink/stats")
+async def stats(
+    request: Request, window_s: int = Query(3600, ge=60, le=7 * 24 * 3600)
+) -> JSONResponse:
+    """Counts over the last ``window_s`` seconds, the same from every replica sharing a store."""
+    counts = await request.app.state.store.stats(window_s)
+    steered = counts["recovered"] + counts["exhausted"]
+    return JSONResponse(
+        {
+            "window_s": window_s,
+            "store": request.app.state.store.kind,
+            **counts,
+            "recovery_rate": round(counts["recovered"] / steered, 4) if steered else None,
+            "steer_rate": round(counts["steered_requests"] / counts["requests"], 4)
+            if counts["requests"]
+            else None,
+        }
+    )

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "text"] = "json"
+    # Client keys for /v1/* (none: open), and the key of the audit and stats routes.
+    api_keys: list[SecretStr] = Field(default_factory=list)
+    admin_key: SecretStr | None = None
     max_body_bytes: int = Field(20 * 1024 * 1024, gt=0)
 
     # The user's model server.
@@ -73,6 +77,8 @@ class Settings(BaseSettings):
     store_prefix: str = "safethink:"
     store_ttl_s: int = Field(24 * 3600, gt=0)
     store_text: bool = False
+    # How often a degraded store tries Redis again.
+    store_retry_s: float = Field(2.0, gt=0)
 
     # Policy.
     policy: PolicyName = "safethink"

@@ -45,6 +45,7 @@ class _Step:
     index: int
     text: str  # as the model wrote it (with the steering prefix at its head after a steer)
     shown: str  # as the client sees it
+    held_at: float  # when it was complete and began to wait for its verdict
 
 
 class SteeringEngine:
@@ -198,9 +199,11 @@ class _Call:
         self.steer = False
         self.kind: CallKind = "chat"
         self.usage: dict[str, Any] | None = None
+        self.opened_at = 0.0  # until the first event arrives
 
     async def play(self, call: Call) -> AsyncIterator[Event]:
         engine = self.engine
+        self.opened_at = time.perf_counter()
         async with engine.continuer.open(call) as (chunks, self.kind):
             engine.report["upstream_calls"] += 1
             if call.prefill and call.attempt:
@@ -243,6 +246,9 @@ class _Call:
 
     def _chunk(self, chunk: dict[str, Any] | None) -> bool:
         """Take one upstream event; True at the end of the stream."""
+        if self.opened_at:
+            self.engine.metrics.upstream_ttft.observe(time.perf_counter() - self.opened_at)
+            self.opened_at = 0.0
         if chunk is None:
             self._end_of_text(self.parser.finish())
             if not self.engine.finish_reason:
@@ -319,7 +325,7 @@ class _Call:
         if self.lead and not self.engine.plan.show_prefix:
             shown = text[len(self.lead) :]
         self.lead = ""
-        self.queue.append(_Step(self.next_index, text, shown))
+        self.queue.append(_Step(self.next_index, text, shown, time.perf_counter()))
         self.next_index += 1
         self.guarding = self.engine.guarded(self.next_index)
 
@@ -354,6 +360,7 @@ class _Call:
             self.steer = True
             self.queue.clear()
             return
+        self.engine.metrics.proxy_added.observe(time.perf_counter() - step.held_at)
         self.out.append(self._event(step.shown))
         while self.queue and not isinstance(self.queue[0], _Step):
             event = self.queue.popleft()

@@ -1,0 +1,47 @@
+"""API keys: ``Authorization: Bearer <key>``, compared in constant time.
+
+- Client keys (``SAFETHINK_API_KEYS``): when any are set, every ``/v1/*`` model route needs one.
+- The admin key (``SAFETHINK_ADMIN_KEY``) guards the audit and stats routes. Without one, those
+  routes take a client key when client keys are set, and are open when nothing is set.
+- Health, readiness and metrics stay open: probes and scrapers carry no keys.
+The upstream's own key is ``SAFETHINK_UPSTREAM_API_KEY``; a client's key is never forwarded.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import Request
+
+from .exceptions import Unauthorized
+from .settings import Settings
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _matches(token: str, keys: list[str]) -> bool:
+    # Check them all: the time taken must not tell which key was close.
+    found = False
+    for key in keys:
+        found |= hmac.compare_digest(token.encode(), key.encode())
+    return found
+
+
+def require_client(request: Request) -> None:
+    settings: Settings = request.app.state.settings
+    keys = [k.get_secret_value() for k in settings.api_keys]
+    if keys and not _matches(_bearer(request), keys):
+        raise Unauthorized("a valid API key is required: Authorization: Bearer <key>")
+
+
+def require_admin(request: Request) -> None:
+    settings: Settings = request.app.state.settings
+    if settings.admin_key is None:
+        require_client(request)
+        return
+    if not _matches(_bearer(request), [settings.admin_key.get_secret_value()]):
+        raise Unauthorized("the admin key is required for this route")
