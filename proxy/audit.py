@@ -9,8 +9,8 @@ from collections.abc import Awaitable
 from typing import Any
 
 from .metrics import Metrics
-from .schemas import Report
-from .store import Decision, StepRecord, Store
+from .schemas import REPORT_COUNTS, Report
+from .store import COUNTS, Decision, StepRecord, Store
 
 log = logging.getLogger("safethink.requests")
 
@@ -54,19 +54,7 @@ class Recorder:
         policy = report["policy"]
         self.metrics.requests.labels(policy=policy, outcome=outcome).inc()
         duration = time.time() - self.started
-        summary = {
-            key: report[key]
-            for key in (
-                "steps_scored",
-                "violations",
-                "steers",
-                "resamples",
-                "recovered",
-                "exhausted",
-                "fail_open",
-                "upstream_calls",
-            )
-        }
+        summary: dict[str, int] = {key: report[key] for key in REPORT_COUNTS}  # type: ignore[literal-required]
         fields = {
             "outcome": outcome,
             "finished_at": time.time(),
@@ -77,17 +65,7 @@ class Recorder:
             "requests": 1,
             "errors": int(outcome == "error"),
             "steered_requests": int(report["steers"] > 0),
-            **{
-                key: summary[key]
-                for key in (
-                    "steps_scored",
-                    "violations",
-                    "steers",
-                    "recovered",
-                    "exhausted",
-                    "fail_open",
-                )
-            },
+            **{key: summary[key] for key in COUNTS if key in summary},
         }
         await self._write(self.store.finish(self.request_id, fields, counts))
         log.info(

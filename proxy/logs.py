@@ -10,21 +10,9 @@ import json
 import logging
 import time
 
-_FIELDS = (
-    "request_id",
-    "policy",
-    "outcome",
-    "steps_scored",
-    "violations",
-    "steers",
-    "resamples",
-    "recovered",
-    "exhausted",
-    "fail_open",
-    "upstream_calls",
-    "duration_ms",
-    "status",
-)
+from .schemas import REPORT_COUNTS
+
+_FIELDS = ("request_id", "policy", "outcome", *REPORT_COUNTS, "duration_ms", "status")
 
 
 class JsonFormatter(logging.Formatter):

@@ -51,6 +51,19 @@ class Usage(TypedDict):
     total_tokens: int
 
 
+# The counters of a Report, in the audit record and the log line.
+REPORT_COUNTS = (
+    "steps_scored",
+    "violations",
+    "steers",
+    "resamples",
+    "recovered",
+    "exhausted",
+    "fail_open",
+    "upstream_calls",
+)
+
+
 class Report(TypedDict):
     """The ``safethink`` object on the final chunk or the non-streaming body."""
 
