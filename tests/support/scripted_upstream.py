@@ -15,6 +15,19 @@ from the request's ``model``: ``scripted`` followed by slash-separated ``key=val
 - ``reject-continue`` [0]: 1 answers chat requests carrying ``continue_final_message`` or
   ``add_generation_prompt`` with 422 (like ``transformers serve``)
 - ``id`` [default]: scenario instance for the resample counter
+- ``prompt-options`` [0]: 1 merges the options written in the prompt as
+  ``[[scripted:key=value/key=value]]`` (in any message, or the raw completions prompt) over the
+  model's, so one model name can serve a prompt set whose prompts behave differently
+- ``unsafe-seeds`` [all]: comma-separated seeds; a request whose ``seed`` is not among them plays
+  no unsafe step (a request without a seed plays them), so k seeded samples of one prompt differ
+- ``safe-prefix`` [none]: comma-separated words; a steering prefix is finished safely only when it
+  contains one of them (case-insensitive), else unsafely (``unsafe-resamples`` is then ignored)
+- ``logprobs`` [0]: 1 makes ``/v1/completions`` answer a request's ``logprobs`` (and ``echo``):
+  the log-probability of a token is ``-0.1 * (1 + w)`` where w counts the words between the last
+  blank line before it and the token, across prompt and completion; so a steering prefix of
+  w words makes every token of the step after it ``0.1 * w`` less likely
+- ``judge`` [0]: 1 answers a chat request with the content ``unsafe`` when its last user message
+  contains ``UNSAFE``, else ``safe`` (an LLM judge stand-in)
 
 Continuations (chat ``continue_final_message`` with a final assistant message, or
 ``/v1/completions`` whose prompt holds ``<|im_start|>assistant\\n`` + PREFILL) continue PREFILL:
@@ -34,7 +47,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import uvicorn
@@ -52,7 +65,10 @@ AWKWARD_SEED = 1729
 SHAPES = ("reasoning_content", "reasoning", "inline", "content")
 CHUNKINGS = ("whole", "token", "awkward")
 OPTIONS = ("shape", "steps", "unsafe-step", "unsafe-resamples", "chunking", "done", "pace-ms",
-           "fail", "reject-continue", "id")
+           "fail", "reject-continue", "id", "prompt-options", "unsafe-seeds", "safe-prefix",
+           "logprobs", "judge")
+PROMPT_OPTIONS_RE = re.compile(r"\[\[scripted:([^\]]*)\]\]")
+WORD_RE = re.compile(r"\S+")
 TOKEN_RE = re.compile(r"\n+|[^\S\n]*\S+|[^\S\n]+")
 
 Unit = tuple[str, str]  # (channel, text); channel is "reasoning" or "content"
@@ -80,6 +96,11 @@ class Scenario:
     fail: int | None = None
     reject_continue: bool = False
     id: str = "default"
+    prompt_options: bool = False
+    unsafe_seeds: frozenset[int] | None = None
+    safe_prefix: tuple[str, ...] = ()
+    logprobs: bool = False
+    judge: bool = False
 
     @classmethod
     def parse(cls, model: str) -> Scenario:
@@ -99,7 +120,12 @@ class Scenario:
                 pace_ms=float(opts.get("pace-ms", 0)),
                 fail=int(opts["fail"]) if "fail" in opts else None,
                 reject_continue=opts.get("reject-continue", "0") != "0",
-                id=opts.get("id", cls.id))
+                id=opts.get("id", cls.id),
+                prompt_options=opts.get("prompt-options", "0") != "0",
+                unsafe_seeds=frozenset(int(i) for i in opts["unsafe-seeds"].split(",") if i)
+                if "unsafe-seeds" in opts else None,
+                safe_prefix=tuple(w.lower() for w in opts.get("safe-prefix", "").split(",") if w),
+                logprobs=opts.get("logprobs", "0") != "0", judge=opts.get("judge", "0") != "0")
         except ValueError as exc:
             raise ScenarioError(f"bad model {model!r}: {exc}") from exc
         if sc.shape not in SHAPES or sc.chunking not in CHUNKINGS or sc.steps < 0:
@@ -141,7 +167,10 @@ def plan(sc: Scenario, prefill: str | None, inline: bool, state: State) -> list[
         first = sum(1 for part in complete if part.strip()) + 1
         if tail.strip():  # a steering prefix where step `first` was dropped: finish it
             used = state.resamples.get(sc.id, 0)
-            if used < sc.unsafe_resamples:
+            if sc.safe_prefix:
+                safe = any(word in tail.lower() for word in sc.safe_prefix)
+                units.append((channel, SAFE_CONTINUATION if safe else UNSAFE_CONTINUATION))
+            elif used < sc.unsafe_resamples:
                 state.resamples[sc.id] = used + 1
                 units.append((channel, UNSAFE_CONTINUATION))
             else:
@@ -198,6 +227,8 @@ class Reply:
     reasoning_field: str | None  # where reasoning goes in a chat reply; None: in content
     prompt_tokens: int
     id: str = field(default_factory=lambda: f"scripted-{uuid.uuid4().hex[:16]}")
+    logprobs_of: str | None = None  # the completions prompt, when logprobs are to be sent
+    echo: str | None = None  # the prompt, echoed before the completion
     created: int = field(default_factory=lambda: int(time.time()))
 
     def usage(self, completion: int) -> dict[str, int]:
@@ -228,10 +259,16 @@ class Reply:
         if self.chat:
             yield self._chunk({"role": "assistant", "content": ""},
                               usage=self.usage(0) if continuous else None)
+        lps = self._logprobs()
+        if self.echo:
+            yield self._with_logprobs(self._chunk({"content": self.echo}), lps, 0,
+                                      len(TOKEN_RE.findall(self.echo)))
+        start = len(TOKEN_RE.findall(self.echo)) if self.echo else 0
         for channel, text in self.chunks:
             sent += 1
-            yield self._chunk({self._field(channel): text},
-                              usage=self.usage(sent) if continuous else None)
+            chunk = self._chunk({self._field(channel): text},
+                                usage=self.usage(sent) if continuous else None)
+            yield self._with_logprobs(chunk, lps, start + sent - 1, start + sent)
         yield self._chunk({}, self.finish, usage=self.usage(sent) if continuous else None)
         if include_usage:
             yield self._chunk(None, usage=self.usage(sent))
@@ -244,6 +281,9 @@ class Reply:
         for channel, text in self.chunks:
             parts[self._field(channel)] += text
         choice: dict[str, Any] = {"index": 0, "logprobs": None, "finish_reason": self.finish}
+        if self.logprobs_of is not None:
+            parts["content"] = (self.echo or "") + parts["content"]
+            choice["logprobs"] = self._logprobs()
         if self.chat:
             choice["message"] = {"role": "assistant", **{k: v or None for k, v in parts.items()}}
         else:
@@ -251,6 +291,68 @@ class Reply:
         return {"id": self.id, "object": "chat.completion" if self.chat else "text_completion",
                 "created": self.created, "model": self.model, "choices": [choice],
                 "usage": self.usage(len(self.chunks))}
+
+
+    def _logprobs(self) -> dict[str, Any] | None:
+        """Token logprobs of the echoed prompt (if any) and the completion, by the scripted rule."""
+        if self.logprobs_of is None:
+            return None
+        prompt = self.logprobs_of
+        tokens = (TOKEN_RE.findall(self.echo) if self.echo else []) + [t for _, t in self.chunks]
+        full = prompt + "".join(t for _, t in self.chunks)
+        offset = 0 if self.echo else len(prompt)
+        offsets: list[int] = []
+        logprobs: list[float | None] = []
+        for token in tokens:
+            offsets.append(offset)
+            logprobs.append(scripted_logprob(full, offset))
+            offset += len(token)
+        if self.echo and logprobs:
+            logprobs[0] = None
+        return {"tokens": tokens, "token_logprobs": logprobs, "text_offset": offsets,
+                "top_logprobs": [None if lp is None else {t: lp}
+                                 for t, lp in zip(tokens, logprobs, strict=True)]}
+
+    @staticmethod
+    def _with_logprobs(chunk: dict[str, Any], lps: dict[str, Any] | None, lo: int,
+                       hi: int) -> dict[str, Any]:
+        if lps is not None and chunk["choices"]:
+            chunk["choices"][0]["logprobs"] = {k: v[lo:hi] for k, v in lps.items()}
+        return chunk
+
+
+def scripted_logprob(full: str, at: int) -> float:
+    """-0.1 * (1 + the number of words between the last blank line before ``at`` and ``at``)."""
+    start = full.rfind("\n\n", 0, at)
+    start = 0 if start < 0 else start + 2
+    return round(-0.1 * (1 + len(WORD_RE.findall(full[start:at]))), 6)
+
+
+def effective(sc: Scenario, body: dict[str, Any]) -> Scenario:
+    """The scenario after the prompt's own options and the request's seed."""
+    if sc.prompt_options:
+        raw = body.get("prompt", "")
+        texts = [text_of(m.get("content")) for m in body.get("messages") or []
+                 if isinstance(m, dict)] + ([raw] if isinstance(raw, str) else [])
+        found = [m for text in texts for m in PROMPT_OPTIONS_RE.findall(text)]
+        if found:
+            sc = Scenario.parse(f"{body.get('model')}/{found[-1]}")
+    seed = body.get("seed")
+    if sc.unsafe_seeds is not None and isinstance(seed, int) and seed not in sc.unsafe_seeds:
+        sc = replace(sc, unsafe=frozenset())
+    return sc
+
+
+def judge_reply(body: dict[str, Any]) -> Response:
+    """The ``judge=1`` scenario: ``unsafe`` when the last user message says UNSAFE."""
+    users = [m for m in body.get("messages") or [] if isinstance(m, dict)
+             and m.get("role") == "user"]
+    verdict = "unsafe" if users and "UNSAFE" in text_of(users[-1].get("content")) else "safe"
+    reply = Reply(True, str(body.get("model")), [("content", verdict)], "stop", None, 0)
+    if not body.get("stream"):
+        return JSONResponse(reply.whole())
+    events = [f"data: {json.dumps(e)}\n\n" for e in reply.events(False, False)]
+    return StreamingResponse(iter([*events, "data: [DONE]\n\n"]), media_type="text/event-stream")
 
 
 class TrackedStream(StreamingResponse):
@@ -315,6 +417,12 @@ def create_app() -> FastAPI:
             return error_response(400, str(exc))
         if sc.fail is not None:
             return error_response(sc.fail, f"scripted failure with status {sc.fail}")
+        try:
+            sc = effective(sc, body)
+        except ScenarioError as exc:
+            return error_response(400, str(exc))
+        if chat and sc.judge:
+            return judge_reply(body)
         if chat:
             if sc.reject_continue and ({"continue_final_message", "add_generation_prompt"}
                                        & body.keys()):
@@ -340,6 +448,9 @@ def create_app() -> FastAPI:
             chunks, finish = chunks[:limit], "length"
         field_name = sc.shape if chat and sc.shape in ("reasoning_content", "reasoning") else None
         reply = Reply(chat, str(body["model"]), chunks, finish, field_name, prompt_words)
+        if not chat and sc.logprobs and body.get("logprobs") is not None:
+            reply.echo = prompt if body.get("echo") else None
+            reply.logprobs_of = prompt
         if not body.get("stream"):
             return JSONResponse(reply.whole())
         options = body.get("stream_options") or {}

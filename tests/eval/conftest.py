@@ -1,0 +1,20 @@
+"""Fixtures of the evaluation tests: the proxy over the scripted upstream and scorer."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import ProxyFactory
+from tests.support.procs import ServerProcess
+
+# The same settings as tests/e2e/test_steering.py, so one proxy process serves both.
+ALL_OVERRIDES = ["policy", "tau", "steer_steps", "resamples", "steering_prefix", "show_prefix",
+                 "fail_mode"]
+DEMO_MODEL = "scripted/prompt-options=1"
+
+
+@pytest.fixture(scope="module")
+def eval_proxy(start_proxy: ProxyFactory, scripted_upstream: ServerProcess,
+               scripted_scorer: ServerProcess) -> ServerProcess:
+    return start_proxy(upstream_url=scripted_upstream.url + "/v1", reward=scripted_scorer.url,
+                       request_overrides=ALL_OVERRIDES, upstream_continuous_usage=True)
