@@ -1,5 +1,8 @@
 """API keys: ``Authorization: Bearer <key>``, compared in constant time.
 
+(The checks are ``async def`` although they never wait: FastAPI runs a plain ``def`` dependency
+in a worker thread, which costs every request a thread hand-off.)
+
 - Client keys (``SAFETHINK_API_KEYS``): when any are set, every ``/v1/*`` model route needs one.
 - The admin key (``SAFETHINK_ADMIN_KEY``) guards the audit and stats routes. Without one, those
   routes take a client key when client keys are set, and are open when nothing is set.
@@ -31,17 +34,17 @@ def _matches(token: str, keys: list[str]) -> bool:
     return found
 
 
-def require_client(request: Request) -> None:
+async def require_client(request: Request) -> None:
     settings: Settings = request.app.state.settings
     keys = [k.get_secret_value() for k in settings.api_keys]
     if keys and not _matches(_bearer(request), keys):
         raise Unauthorized("a valid API key is required: Authorization: Bearer <key>")
 
 
-def require_admin(request: Request) -> None:
+async def require_admin(request: Request) -> None:
     settings: Settings = request.app.state.settings
     if settings.admin_key is None:
-        require_client(request)
+        await require_client(request)
         return
     if not _matches(_bearer(request), [settings.admin_key.get_secret_value()]):
         raise Unauthorized("the admin key is required for this route")

@@ -57,27 +57,30 @@ class _Shaper:
 
 
 async def stream_chunks(
-    engine: SteeringEngine, events: AsyncIterator[Event], model: str, include_usage: bool
+    engine: SteeringEngine, batches: AsyncIterator[list[Event]], model: str, include_usage: bool
 ) -> AsyncIterator[bytes]:
-    """SSE bytes for the client. An error after the stream started becomes an error event."""
+    """SSE bytes for the client, one write a batch. An error after the stream started becomes
+    an error event. Every chunk shares its head, so only the delta is serialised each time."""
     base = {
         "id": f"chatcmpl-{engine.report['request_id']}",
         "object": "chat.completion.chunk",
         "created": int(time.time()),
         "model": model,
     }
+    head = b"data: " + _dumps(base)[:-1] + b',"choices":[{"index":0,"delta":'
+    tail = b',"finish_reason":null}]}\n\n'
     shaper = _Shaper(engine)
     try:
-        async for event in events:
-            if isinstance(event, Finish):
-                choice = {"index": 0, "delta": {}, "finish_reason": event.reason}
-                yield sse({**base, "choices": [choice], "safethink": engine.report})
-                continue
-            delta = shaper.delta(event)
-            if delta:
-                yield sse(
-                    {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
-                )
+        async for batch in batches:
+            out: list[bytes] = []
+            for event in batch:
+                if isinstance(event, Finish):
+                    choice = {"index": 0, "delta": {}, "finish_reason": event.reason}
+                    out.append(sse({**base, "choices": [choice], "safethink": engine.report}))
+                elif delta := shaper.delta(event):
+                    out.append(head + _dumps(delta) + tail)
+            if out:
+                yield b"".join(out)
         if include_usage:
             yield sse({**base, "choices": [], "usage": engine.usage})
     except SafeThinkError as exc:
@@ -87,22 +90,23 @@ async def stream_chunks(
 
 
 async def assemble(
-    engine: SteeringEngine, events: AsyncIterator[Event], model: str
+    engine: SteeringEngine, batches: AsyncIterator[list[Event]], model: str
 ) -> dict[str, Any]:
     """A whole ChatCompletion from the events (non-streaming requests)."""
     shaper = _Shaper(engine)
     fields: dict[str, str] = {}
     tool_calls: dict[int, dict[str, Any]] = {}
     extra: dict[str, Any] = {}
-    async for event in events:
-        delta = shaper.delta(event) or {}
-        for key, value in delta.items():
-            if key == "tool_calls":
-                _merge_tool_calls(tool_calls, value)
-            elif isinstance(value, str) and key != "role":
-                fields[key] = fields.get(key, "") + value
-            elif key != "role":
-                extra[key] = value
+    async for batch in batches:
+        for event in batch:
+            delta = shaper.delta(event) or {}
+            for key, value in delta.items():
+                if key == "tool_calls":
+                    _merge_tool_calls(tool_calls, value)
+                elif isinstance(value, str) and key != "role":
+                    fields[key] = fields.get(key, "") + value
+                elif key != "role":
+                    extra[key] = value
     message: dict[str, Any] = {"role": "assistant", "content": fields.pop("content", None)}
     message.update(fields)
     message.update(extra)

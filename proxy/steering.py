@@ -94,14 +94,16 @@ class SteeringEngine:
         self._accepted_steps = 0
         self._resamples_used = 0  # for the step being decided
 
-    async def events(self) -> AsyncGenerator[Event, None]:
+    async def events(self) -> AsyncGenerator[list[Event], None]:
+        """The generation as the client sees it, in batches: what is ready at the same moment
+        goes out together (one write to the client, not one per event)."""
         call = Call(self.body, self.side.prefill)
         state = "think" if self.side.inside_think else ("answer" if call.prefill else "start")
         lead = ""
         while True:
             run = _Call(self, state, lead)
-            async for event in run.play(call):
-                yield event
+            async for batch in run.play(call):
+                yield batch
             if not run.steer:
                 return
             call, state, lead = self._resample(call)
@@ -201,7 +203,7 @@ class _Call:
         self.usage: dict[str, Any] | None = None
         self.opened_at = 0.0  # until the first event arrives
 
-    async def play(self, call: Call) -> AsyncIterator[Event]:
+    async def play(self, call: Call) -> AsyncIterator[list[Event]]:
         engine = self.engine
         self.opened_at = time.perf_counter()
         async with engine.continuer.open(call) as (chunks, self.kind):
@@ -209,9 +211,10 @@ class _Call:
             if call.prefill and call.attempt:
                 engine.report["continuation"] = self.kind
             if call.attempt == 0:
-                yield Delta({"role": "assistant", "content": ""})
+                first: list[Event] = [Delta({"role": "assistant", "content": ""})]
                 if engine.side.shown_reasoning:
-                    yield Reasoning(engine.side.shown_reasoning)
+                    first.append(Reasoning(engine.side.shown_reasoning))
+                yield first
             reading: asyncio.Task[dict[str, Any] | None] | None = None
             ended = False
             try:
@@ -235,9 +238,8 @@ class _Call:
                         ended = self._chunk(chunk)
                     self._start_scoring()
                     if self.out:
-                        for event in self.out:
-                            yield event
-                        self.out.clear()
+                        batch, self.out = self.out, []
+                        yield batch
             finally:
                 await _cancel(reading, self.scoring)
                 engine.add_usage(self.usage)

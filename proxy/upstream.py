@@ -95,26 +95,49 @@ class Upstream:
 
 
 async def iter_events(response: httpx.Response) -> AsyncIterator[Chunk]:
-    data: list[str] = []
+    """The stream's events, parsed from raw bytes: split on blank lines, then JSON-decoded
+    whole, so that a multi-byte character split across reads is never decoded in halves.
+    After ``[DONE]`` the rest of the body is read, so the connection goes back to the pool."""
+    buffer = b""
+    done = False
     try:
-        async for line in response.aiter_lines():
-            if line.startswith("data:"):
-                data.append(line[6:] if line.startswith("data: ") else line[5:])
-            elif not line and data:
-                payload = "\n".join(data)
-                data = []
-                if payload.strip() == "[DONE]":
-                    return
+        async for raw in response.aiter_raw():
+            if done:
+                continue
+            buffer += raw
+            if b"\r" in buffer and not buffer.endswith(b"\r"):
+                buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+            while (end := buffer.find(b"\n\n")) >= 0:
+                event, buffer = buffer[:end], buffer[end + 2 :]
+                payload = _data(event)
+                if payload is None:
+                    continue
+                if payload.strip() == b"[DONE]":
+                    done = True
+                    break
                 yield _decode(payload)
-        if data and "\n".join(data).strip() != "[DONE]":
-            yield _decode("\n".join(data))
+        if not done and (payload := _data(buffer.replace(b"\r", b""))) is not None:
+            if payload.strip() != b"[DONE]":
+                yield _decode(payload)
     except httpx.TimeoutException as exc:
         raise UpstreamTimeout("the model server stopped sending in the middle of a stream") from exc
     except httpx.HTTPError as exc:
         raise UpstreamUnavailable(f"the model server broke the stream: {exc}") from exc
 
 
-def _decode(payload: str) -> Chunk:
+def _data(event: bytes) -> bytes | None:
+    """The data of one event (its ``data:`` lines joined), or None for a comment or no data."""
+    if event.startswith(b"data: ") and b"\n" not in event:
+        return event[6:]  # the common case: one data line
+    lines = [
+        line[6:] if line.startswith(b"data: ") else line[5:]
+        for line in event.split(b"\n")
+        if line.startswith(b"data:")
+    ]
+    return b"\n".join(lines) if lines else None
+
+
+def _decode(payload: bytes) -> Chunk:
     try:
         chunk = json.loads(payload)
     except ValueError as exc:
