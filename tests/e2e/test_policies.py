@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import ProxyFactory
 from tests.support.procs import ServerProcess
-from tests.support.scripted_upstream import ANSWER, SAFE_CONTINUATION, step_text
+from tests.support.scripted_script import ANSWER, SAFE_CONTINUATION, step_text
 
 from .helpers import (
     PREFIX,

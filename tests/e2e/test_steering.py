@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import ProxyFactory
 from tests.support.procs import ServerProcess
-from tests.support.scripted_upstream import (
+from tests.support.scripted_script import (
     ANSWER,
     SAFE_CONTINUATION,
     UNSAFE_CONTINUATION,

@@ -13,7 +13,7 @@ import httpx
 import jinja2
 import pytest
 
-from tests.support import scripted_upstream as su
+from tests.support import scripted_script as su
 from tests.support.procs import ServerProcess, python_server
 
 pytestmark = pytest.mark.e2e
