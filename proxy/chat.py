@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -47,7 +48,7 @@ async def chat_completions(request: Request) -> Response:
     if parsed.stream:
         include_usage = bool((parsed.stream_options or {}).get("include_usage"))
         return await _streaming(request, engine, parsed.model, include_usage, headers)
-    return await _complete(engine, parsed.model, headers)
+    return await _complete(request, engine, parsed.model, headers)
 
 
 def _engine(
@@ -70,12 +71,25 @@ def _engine(
     )
 
 
-async def _complete(engine: SteeringEngine, model: str, headers: dict[str, str]) -> Response:
+async def _complete(
+    request: Request, engine: SteeringEngine, model: str, headers: dict[str, str]
+) -> Response:
+    """Assemble the whole answer, unless the client goes away first: then stop at once."""
+    assembling = asyncio.ensure_future(assemble(engine, engine.events(), model))
+    leaving = asyncio.ensure_future(_disconnected(request))
     try:
-        body = await assemble(engine, engine.events(), model)
-    except SafeThinkError as exc:
+        await asyncio.wait({assembling, leaving}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (assembling, leaving):
+            task.cancel()
+        await asyncio.gather(assembling, leaving, return_exceptions=True)
+    if not assembling.done() or assembling.cancelled():
+        await _finish(engine, "cancelled")
+        return Response(status_code=499)  # nobody is there to read it
+    if isinstance(error := assembling.exception(), SafeThinkError):
         await _finish(engine, "error")
-        return error_response(exc, headers)
+        return error_response(error, headers)
+    body = assembling.result()
     await _finish(engine, "completed")
     report = engine.report
     headers |= {
@@ -125,6 +139,12 @@ async def _streaming(
             await _finish(engine, outcome)
 
     return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
+
+
+async def _disconnected(request: Request) -> None:
+    """Return when the client closes the connection (the body has been read already)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _finish(engine: SteeringEngine, outcome: str) -> None:

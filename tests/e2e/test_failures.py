@@ -115,6 +115,20 @@ def test_client_disconnect_cancels_the_upstream_call(client: openai.OpenAI, prox
     assert "safethink_active_streams 0.0" in metrics
 
 
+def test_client_giving_up_on_a_non_streaming_request_cancels_upstream(
+        proxy: ServerProcess, scripted_upstream: ServerProcess) -> None:
+    before = httpx.get(scripted_upstream.url + "/_stats").json()["cancelled"]
+    body = {"model": scenario(steps=300, pace_ms=20), "messages": QUESTION}
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(proxy.url + "/v1/chat/completions", json=body, timeout=1.0)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if httpx.get(scripted_upstream.url + "/_stats").json()["cancelled"] > before:
+            break
+        time.sleep(0.05)
+    assert httpx.get(scripted_upstream.url + "/_stats").json()["cancelled"] == before + 1
+
+
 def test_client_disconnect_while_a_step_is_scored(start_proxy: ProxyFactory,
                                                   scripted_upstream: ServerProcess) -> None:
     with python_server("tests.support.scripted_scorer", "--delay-ms", "3000") as slow:
