@@ -1,0 +1,215 @@
+"""Streaming overhead of the SafeThink proxy next to a pass-through floor and LiteLLM.
+
+A benchmark, not a test: see ``bench/README.md``. Run it from the repository root with the
+project's venv::
+
+    .venv/bin/python -m bench.proxy_bench [--quick] [--json out.json] [--litellm PATH]
+
+Everything runs on 127.0.0.1, each server in its own process:
+
+- a synthetic upstream and an instant scorer (``bench/synthetic.py``);
+- the measured targets, started one after the other (``bench/processes.py``): direct (no
+  proxy), ``floor`` (a minimal Starlette/uvicorn + httpx proxy that parses and re-serialises
+  every SSE event), this proxy with policy ``none`` and with policy ``safethink``, and LiteLLM's
+  proxy.
+
+This process is the load generator (``bench/load.py``). Per target x pacing x concurrency it
+reports (``bench/report.py``) the time to first token (TTFT) added to the direct one, the proxy's
+CPU seconds per 1,000 chunks (its process tree's utime + stime) and its peak RSS (VmHWM). It
+always exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+if not __package__:  # run as a script (python bench/proxy_bench.py): make ``bench`` importable
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from bench.load import Cell, Plan, run_target
+from bench.processes import (
+    MASTER_KEY,
+    PORT,
+    StartError,
+    Target,
+    background,
+    bench_argv,
+    find_litellm,
+    free_port,
+    litellm_config,
+    start_server,
+)
+from bench.report import checks, compare, report
+from bench.synthetic import CHUNKS, PACINGS, STEP_CHUNKS, run_server
+
+
+async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    quick = bool(args.quick)
+    plan = Plan(
+        concurrencies=args.concurrency,
+        c1_requests=args.c1_requests or (8 if quick else 30),
+        rounds=args.rounds or (1 if quick else 4),
+        warmup=True,
+    )
+    logdir = Path(tempfile.mkdtemp(prefix="proxy-bench-"))
+    upstream_port, scorer_port = free_port(), free_port()
+    upstream = await start_server(
+        "upstream",
+        bench_argv("serve-upstream", "--port", str(upstream_port)),
+        upstream_port,
+        "/v1/models",
+        logdir,
+        wait_s=30,
+    )
+    try:
+        scorer = await start_server(
+            "scorer",
+            bench_argv("serve-scorer", "--port", str(scorer_port)),
+            scorer_port,
+            "/healthz",
+            logdir,
+            wait_s=30,
+        )
+    except BaseException:
+        upstream.stop()
+        raise
+    upstream_v1 = upstream.base + "/v1"
+    skipped: dict[str, str] = {}
+    targets: list[Target | None] = [None]
+    targets.append(
+        Target(
+            "floor",
+            bench_argv("serve-floor", "--port", PORT, "--upstream", upstream_v1),
+            "/healthz",
+        )
+    )
+    for policy in ("none", "safethink"):
+        argv = [
+            sys.executable,
+            "-m",
+            "proxy",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            PORT,
+            "--upstream",
+            upstream_v1,
+            "--reward",
+            scorer.base,
+            "--policy",
+            policy,
+            "--log-level",
+            "warning",
+        ]
+        targets.append(Target(f"safethink-{policy}", argv, "/healthz"))
+    litellm, why_not = find_litellm(args)
+    if why_not:
+        skipped["litellm"] = why_not
+    elif litellm:
+        config = logdir / "litellm.yaml"
+        litellm_config(config, upstream_v1)
+        argv = [
+            litellm,
+            "--config",
+            str(config),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            PORT,
+            "--num_workers",
+            "1",
+        ]
+        env = {
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            "LITELLM_LOG": "ERROR",
+            "LITELLM_MASTER_KEY": MASTER_KEY,
+            "LITELLM_TELEMETRY": "False",
+        }
+        targets.append(Target("litellm", argv, "/health/liveliness", env))
+    wanted = set(args.targets) if args.targets else None
+    cells: list[Cell] = []
+    started = time.monotonic()
+    with background([upstream, scorer]):
+        for target in targets:
+            name = "direct" if target is None else target.name
+            if wanted is not None and name not in wanted and name != "direct":
+                continue
+            print(f"[{time.monotonic() - started:6.1f}s] {name}", flush=True)
+            try:
+                cells += await run_target(
+                    target, upstream_v1 + "/chat/completions", plan, logdir, progress=True
+                )
+            except StartError as exc:
+                skipped[name] = str(exc)
+                print(f"  skipped {name}: {exc}", flush=True)
+    compare(cells)
+    litellm_skip = skipped.get("litellm")
+    result_checks = {
+        name: checks(cells, name, litellm_skip)
+        for name in ("safethink-none", "safethink-safethink")
+    }
+    return {
+        "config": {
+            "chunks_per_stream": CHUNKS,
+            "step_chunks": STEP_CHUNKS,
+            "pacings_ms": PACINGS,
+            "concurrencies": plan.concurrencies,
+            "c1_requests": plan.c1_requests,
+            "rounds": plan.rounds,
+            "quick": quick,
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "logs": str(logdir),
+            "seconds": round(time.monotonic() - started, 1),
+        },
+        "cells": [asdict(c) for c in cells],
+        "checks": result_checks,
+        "skipped": skipped,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    sub = parser.add_subparsers(dest="command")
+    for name in ("serve-upstream", "serve-scorer", "serve-floor"):
+        serve_parser = sub.add_parser(name, help="internal: one of the bench's servers")
+        serve_parser.add_argument("--port", type=int, required=True)
+        serve_parser.add_argument("--upstream", default="")
+    parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument("--litellm", help="the litellm executable (default .venv-bench/bin)")
+    parser.add_argument("--no-litellm", action="store_true", help="leave LiteLLM out")
+    parser.add_argument(
+        "--concurrency", type=int, nargs="+", default=[1, 16, 64], help="default 1 16 64"
+    )
+    parser.add_argument("--c1-requests", type=int, help="streams at c=1 (default 30; quick 8)")
+    parser.add_argument("--rounds", type=int, help="streams per worker at c>1 (default 4)")
+    parser.add_argument(
+        "--targets",
+        nargs="+",
+        choices=("floor", "safethink-none", "safethink-safethink", "litellm"),
+        help="run only these (direct always runs)",
+    )
+    args = parser.parse_args(argv)
+    if args.command:  # serve-upstream, serve-scorer, serve-floor
+        run_server(args.command.removeprefix("serve-"), args.port, args.upstream)
+        return 0
+    result = asyncio.run(bench(args))
+    report(result)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+        print(f"results written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""The bench's results: TTFT added to direct's, CPU next to the floor's, the table and the
+project's targets for the proxy (PASS/FAIL/SKIP).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.load import Cell
+from bench.synthetic import CHUNKS
+
+# Targets the project sets for this proxy (policy none); see the issue.
+TTFT_TARGET_MS = 1.5
+CPU_VS_FLOOR_MAX = 1.5
+CPU_VS_LITELLM_MIN = 10.0
+RSS_TARGET_MB = 120.0
+
+
+def compare(cells: list[Cell]) -> None:
+    """Fill in the added TTFT (versus direct) and the CPU ratio to the floor, per cell."""
+    by_key = {(c.target, c.pacing, c.concurrency): c for c in cells}
+    for cell in cells:
+        direct = by_key.get(("direct", cell.pacing, cell.concurrency))
+        floor = by_key.get(("floor", cell.pacing, cell.concurrency))
+        if direct and cell.target != "direct" and cell.ok and direct.ok:
+            cell.added_med_ms = cell.ttft_med_ms - direct.ttft_med_ms
+            cell.added_p99_ms = cell.ttft_p99_ms - direct.ttft_p99_ms
+        if floor and floor.cpu_per_1k and cell.cpu_per_1k is not None:
+            cell.cpu_vs_floor = cell.cpu_per_1k / floor.cpu_per_1k
+
+
+def overall_cpu_per_1k(cells: list[Cell], target: str) -> float | None:
+    mine = [c for c in cells if c.target == target and c.cpu_s is not None]
+    if not mine:
+        return None
+    return sum(c.cpu_s or 0.0 for c in mine) / sum(c.requests * CHUNKS for c in mine) * 1000
+
+
+def checks(cells: list[Cell], target: str, litellm_skipped: str | None) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    mine = [c for c in cells if c.target == target]
+    if not mine:
+        return out
+    c1 = [c for c in mine if c.concurrency == 1 and c.added_med_ms is not None]
+    worst = max((c.added_med_ms or 0.0 for c in c1), default=None)
+    out.append(
+        {
+            "check": f"added TTFT median at c=1 <= {TTFT_TARGET_MS} ms (worst pacing)",
+            "value": None if worst is None else round(worst, 3),
+            "pass": worst is not None and worst <= TTFT_TARGET_MS,
+            "note": ", ".join(f"{c.pacing} {c.added_med_ms:.2f} ms" for c in c1),
+        }
+    )
+    cpu, floor = overall_cpu_per_1k(cells, target), overall_cpu_per_1k(cells, "floor")
+    ratio = cpu / floor if cpu is not None and floor else None
+    out.append(
+        {
+            "check": f"CPU per chunk <= {CPU_VS_FLOOR_MAX}x the floor (all cells)",
+            "value": None if ratio is None else round(ratio, 3),
+            "pass": ratio is not None and ratio <= CPU_VS_FLOOR_MAX,
+        }
+    )
+    litellm = overall_cpu_per_1k(cells, "litellm")
+    below = litellm / cpu if litellm is not None and cpu else None
+    out.append(
+        {
+            "check": f"CPU per chunk >= {CPU_VS_LITELLM_MIN:g}x below LiteLLM (all cells)",
+            "value": None if below is None else round(below, 2),
+            "pass": None if below is None else below >= CPU_VS_LITELLM_MIN,
+            "note": f"LiteLLM skipped: {litellm_skipped}" if below is None else "",
+        }
+    )
+    rss = max((c.peak_rss_mb or 0.0 for c in mine), default=0.0)
+    out.append(
+        {
+            "check": f"peak RSS < {RSS_TARGET_MB:g} MB",
+            "value": round(rss, 1),
+            "pass": rss < RSS_TARGET_MB,
+        }
+    )
+    return out
+
+
+def fmt(value: float | None, spec: str = "7.2f") -> str:
+    if value is None or value != value:  # None or NaN
+        return "-".rjust(int(spec.split(".")[0]))
+    return format(value, spec)
+
+
+def print_table(cells: list[Cell]) -> None:
+    header = (
+        f"{'target':<18} {'pacing':<9} {'conc':>4} {'ok/n':>7} {'ttft med':>8} {'ttft p99':>8}"
+        f" {'+med ms':>8} {'+p99 ms':>8} {'stream ms':>9} {'cpu s/1k':>8} {'x floor':>7}"
+        f" {'rss MB':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for c in cells:
+        print(
+            f"{c.target:<18} {c.pacing:<9} {c.concurrency:>4} {f'{c.ok}/{c.requests}':>7}"
+            f" {fmt(c.ttft_med_ms, '8.2f')} {fmt(c.ttft_p99_ms, '8.2f')}"
+            f" {fmt(c.added_med_ms, '8.2f')} {fmt(c.added_p99_ms, '8.2f')}"
+            f" {fmt(c.stream_med_ms, '9.1f')} {fmt(c.cpu_per_1k, '8.3f')}"
+            f" {fmt(c.cpu_vs_floor, '7.2f')} {fmt(c.peak_rss_mb, '7.1f')}"
+        )
+        for error in c.errors[:3]:
+            print(f"    ! {error[:150]}")
+
+
+def report(result: dict[str, Any]) -> None:
+    cells = [Cell(**c) for c in result["cells"]]
+    config = result["config"]
+    print()
+    print(
+        f"{CHUNKS} chunks a stream; c=1: {config['c1_requests']} streams, c>1: "
+        f"{config['rounds']} per worker; ttft/stream in ms; +med/+p99 = TTFT added to direct's;"
+        f" cpu s/1k = proxy CPU seconds per 1,000 chunks; rss = peak RSS (VmHWM)"
+    )
+    print_table(cells)
+    print()
+    for name in ("floor", "safethink-none", "safethink-safethink", "litellm"):
+        cpu = overall_cpu_per_1k(cells, name)
+        if cpu is not None:
+            print(f"overall CPU s/1k chunks  {name:<20} {cpu:.3f}")
+    for name, items in result["checks"].items():
+        print(f"\ntargets for {name}:")
+        for item in items:
+            verdict = {True: "PASS", False: "FAIL", None: "SKIP"}[item["pass"]]
+            note = f"  ({item['note']})" if item.get("note") else ""
+            print(f"  {verdict}  {item['check']}: {item['value']}{note}")
+    for name, why in result["skipped"].items():
+        print(f"\nskipped {name}: {why}")
+    print(f"\nlogs: {config['logs']}; took {config['seconds']}s")

@@ -1,0 +1,65 @@
+"""The one interface every backend implements, and the item form the engine hands them."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+from reward_service.schemas import ScoreResult
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedItem:
+    """An item after the engine's character budgets: what a backend scores."""
+
+    turns: tuple[tuple[str, str], ...]  # (role, text) user/assistant turns of the request
+    prompt: str  # the user turns as one text
+    trace: str
+    truncated: bool  # the engine already cut something out of this item
+
+
+class Backend(ABC):
+    """A model that turns prepared items into scores in [-1, 1] (positive = safe).
+
+    `load`, `forward` and `close` block: the engine calls them in the device's worker thread.
+    A backend that talks to a server instead overrides `aforward` and sets `is_async`.
+    """
+
+    name: ClassVar[str]
+    is_async: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        self.model_name = "unloaded"
+
+    @abstractmethod
+    def load(self) -> None:
+        """Load the model; raise ModelLoadError (from the library error) when it cannot."""
+
+    def forward(self, items: list[PreparedItem]) -> list[ScoreResult]:
+        raise NotImplementedError(f"{self.name} is asynchronous: use aforward")
+
+    async def aforward(self, items: list[PreparedItem]) -> list[ScoreResult]:
+        raise NotImplementedError(f"{self.name} is synchronous: use forward")
+
+    def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
+        """Release what `load` acquired."""
+
+    async def aclose(self) -> None:  # noqa: B027 - only network backends hold anything
+        """Release what an asynchronous backend holds (network clients)."""
+
+
+def clamp_score(score: float) -> float:
+    """Scores stay in [-1, 1] whatever float rounding did."""
+    return max(-1.0, min(1.0, score))
+
+
+def guard_turns(item: PreparedItem, trace: str | None = None) -> list[dict[str, str]]:
+    """The request's turns with the trace as (the end of) the assistant turn, guard-style."""
+    trace = item.trace if trace is None else trace
+    turns = [{"role": role, "content": text} for role, text in item.turns]
+    if trace and turns and turns[-1]["role"] == "assistant":
+        turns[-1] = {"role": "assistant", "content": turns[-1]["content"] + trace}
+    elif trace:
+        turns.append({"role": "assistant", "content": trace})
+    return turns

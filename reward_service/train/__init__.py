@@ -1,0 +1,1 @@
+"""Offline data building and training of the probe head (not imported by the service)."""

@@ -1,0 +1,35 @@
+"""Fixtures of the reward-service tests: tiny models on disk, and started engines."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from reward_service.engine import Engine, create_engine
+from reward_service.settings import RewardSettings
+from tests.reward.tiny_models import build_classifier, build_guard
+
+
+@pytest.fixture(scope="session")
+def guard_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_guard(tmp_path_factory.mktemp("guard"))
+
+
+@pytest.fixture(scope="session")
+def classifier_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_classifier(tmp_path_factory.mktemp("classifier"))
+
+
+@pytest.fixture(scope="session")
+def scalar_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_classifier(tmp_path_factory.mktemp("scalar"), labels=("reward",))
+
+
+@pytest.fixture(scope="session")
+async def probe_engine() -> AsyncIterator[Engine]:
+    engine = create_engine(RewardSettings(backend="probe", device="cpu"))
+    await engine.start()
+    yield engine
+    await engine.aclose()
