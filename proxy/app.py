@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
+import aiohttp
 from fastapi import Depends, FastAPI
 
 from . import chat, errors, forward, ops
@@ -19,7 +19,7 @@ from .scoring import EmbeddedScorer, HttpScorer, Scorer
 from .settings import Settings
 from .store import MemoryStore, Store
 from .templates import TemplateCache
-from .upstream import Upstream, create_client
+from .upstream import Upstream, create_session
 
 log = logging.getLogger("safethink")
 
@@ -34,9 +34,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.metrics = Metrics()
         state.templates = TemplateCache(settings)
         state.learned_continuation = {}
-        async with create_client(settings) as upstream_client, httpx.AsyncClient() as side:
-            state.upstream = Upstream(upstream_client, settings)
-            state.side_client = side  # reward service and readiness probes
+        side_connector = aiohttp.TCPConnector(limit=0)
+        async with create_session(settings) as upstream_session, aiohttp.ClientSession(
+            connector=side_connector
+        ) as side:
+            state.upstream = Upstream(upstream_session, settings)
+            state.side_session = side  # the reward service and readiness probes
             state.scorer = await _scorer(settings, side)
             state.store = await _store(settings, state.metrics)
             try:
@@ -54,10 +57,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-async def _scorer(settings: Settings, client: httpx.AsyncClient) -> Scorer:
+async def _scorer(settings: Settings, session: aiohttp.ClientSession) -> Scorer:
     if settings.reward == "embedded":
         return await EmbeddedScorer.start(settings.score_timeout)
-    return HttpScorer(client, settings.reward, settings.score_timeout)
+    return HttpScorer(session, settings.reward, settings.score_timeout)
 
 
 async def _store(settings: Settings, metrics: Metrics) -> Store:

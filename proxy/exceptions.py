@@ -1,4 +1,4 @@
-"""The proxy's exceptions, one tree. Errors from outside (httpx, redis, jinja) are mapped to it
+"""The proxy's exceptions, one tree. Errors from outside (aiohttp, redis, jinja) are mapped to it
 at the boundary where they happen (``raise UpstreamUnavailable(...) from exc``), and one handler
 in ``proxy.errors`` renders any of them in OpenAI's error envelope.
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Any
 
-import httpx
+import aiohttp
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
@@ -15,7 +15,7 @@ from .bodies import read_json
 from .errors import error_body, error_response
 from .exceptions import SafeThinkError, UpstreamUnavailable
 from .render import DONE, sse
-from .upstream import Upstream
+from .upstream import Relayed, Upstream
 
 router = APIRouter()
 _HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding"}
@@ -24,8 +24,7 @@ _HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "content-en
 @router.get("/v1/models")
 async def models(request: Request) -> Response:
     upstream: Upstream = request.app.state.upstream
-    response = await upstream.request("GET", "/models")
-    return _relay(response.status_code, response.content, response.headers)
+    return _relay(await upstream.request("GET", "/models"))
 
 
 @router.post("/v1/completions")
@@ -40,8 +39,7 @@ async def post(
 ) -> Response:
     upstream: Upstream = request.app.state.upstream
     if not body.get("stream"):
-        response = await upstream.request("POST", path, json_body=body)
-        return _relay(response.status_code, response.content, response.headers, headers)
+        return _relay(await upstream.request("POST", path, json_body=body), headers)
     chunks = _relay_stream(upstream, path, body)
     try:
         await anext(chunks)  # opened: the status is a success
@@ -60,16 +58,14 @@ async def _relay_stream(
     async with upstream.open(path, body) as response:
         yield b""
         try:
-            async for chunk in response.aiter_raw():
+            async for chunk in response.content.iter_any():
                 yield chunk
-        except httpx.HTTPError as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             error = UpstreamUnavailable(f"the model server broke the stream: {exc}")
             yield sse(error_body(error)) + DONE
 
 
-def _relay(
-    status: int, content: bytes, upstream_headers: Any, extra: dict[str, str] | None = None
-) -> Response:
-    headers = {k: v for k, v in upstream_headers.items() if k.lower() not in _HOP_HEADERS}
+def _relay(answer: Relayed, extra: dict[str, str] | None = None) -> Response:
+    headers = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_HEADERS}
     headers.update(extra or {})
-    return Response(content, status_code=status, headers=headers)
+    return Response(answer.body, status_code=answer.status, headers=headers)

@@ -41,5 +41,3 @@ def configure(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # One line per upstream and score call would drown the proxy's own log.
-    logging.getLogger("httpx").setLevel(logging.WARNING)

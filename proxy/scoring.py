@@ -1,7 +1,7 @@
 """How the proxy asks for R(x, z + y): one small interface, two implementations.
 
-- ``HttpScorer``: the reward service's ``POST /v1/score`` (DESIGN.md), over the shared httpx
-  client, each call bounded by ``score_timeout``.
+- ``HttpScorer``: the reward service's ``POST /v1/score`` (DESIGN.md), over the app's shared
+  aiohttp session, each call bounded by ``score_timeout``.
 - ``EmbeddedScorer``: the reward service's engine in this process (``--reward embedded``), with
   the reward service's own settings (``SAFETHINK_REWARD_*``); it needs the ``reward`` extra.
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
+import aiohttp
 
 from .exceptions import ScorerTimeout, ScorerUnavailable, ScoringError
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from reward_service.engine import Engine
 
 Messages = list[dict[str, Any]]
+_PROBE_TIMEOUT = aiohttp.ClientTimeout(total=2.0)
 
 
 class Scorer(Protocol):
@@ -57,39 +58,44 @@ def text_only(messages: Messages) -> Messages:
 class HttpScorer:
     name = "http"
 
-    def __init__(self, client: httpx.AsyncClient, url: str, timeout: float) -> None:
-        self.client = client
-        self.url = url
-        self.timeout = timeout
+    def __init__(self, session: aiohttp.ClientSession, url: str, timeout: float) -> None:
+        self.session = session
+        self.url = url + "/v1/score"
+        self.ready_url = url + "/readyz"
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
 
     async def score(self, prompt: Messages, trace: str) -> float:
         body = {"items": [{"prompt": prompt, "trace": trace}]}
         try:
-            response = await self.client.post(
-                self.url + "/v1/score", json=body, timeout=self.timeout
-            )
-        except httpx.TimeoutException as exc:
-            raise ScorerTimeout(f"the reward service did not answer in {self.timeout}s") from exc
-        except httpx.HTTPError as exc:
+            async with self.session.post(self.url, json=body, timeout=self.timeout) as response:
+                if response.status != 200:
+                    text = (await response.read())[:300].decode(errors="replace")
+                    raise ScorerUnavailable(
+                        f"the reward service answered HTTP {response.status}: {text}"
+                    )
+                answer = await response.json(content_type=None)
+        except TimeoutError as exc:
+            limit = self.timeout.total
+            raise ScorerTimeout(f"the reward service did not answer in {limit}s") from exc
+        except aiohttp.ClientError as exc:
             raise ScorerUnavailable(f"the reward service cannot be reached: {exc}") from exc
-        if response.status_code != 200:
-            raise ScorerUnavailable(
-                f"the reward service answered HTTP {response.status_code}: {response.text[:300]}"
-            )
+        except ValueError as exc:
+            raise ScorerUnavailable("the reward service's answer is not JSON") from exc
         try:
-            return _clamp(float(response.json()["results"][0]["score"]))
+            return _clamp(float(answer["results"][0]["score"]))
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise ScorerUnavailable("the reward service's answer has no score") from exc
 
     async def check(self) -> str | None:
         try:
-            response = await self.client.get(self.url + "/readyz", timeout=2.0)
-        except httpx.HTTPError as exc:
+            async with self.session.get(self.ready_url, timeout=_PROBE_TIMEOUT) as response:
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
             return f"unreachable: {exc.__class__.__name__}"
-        return None if response.status_code == 200 else f"HTTP {response.status_code}"
+        return None if status == 200 else f"HTTP {status}"
 
     async def aclose(self) -> None:
-        return None  # the client belongs to the app
+        return None  # the session belongs to the app
 
 
 class EmbeddedScorer:

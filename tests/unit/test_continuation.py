@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -24,10 +24,10 @@ R1_TEMPLATE = (
 )
 
 
-async def continuer(**settings: Any) -> tuple[Continuer, httpx.AsyncClient]:
+async def continuer(**settings: Any) -> tuple[Continuer, aiohttp.ClientSession]:
     config = Settings(**settings)
-    client = httpx.AsyncClient()
-    return Continuer(config, Upstream(client, config), TemplateCache(config), {}), client
+    session = aiohttp.ClientSession()
+    return Continuer(config, Upstream(session, config), TemplateCache(config), {}), session
 
 
 async def test_completions_prompt_is_the_template_plus_the_raw_trace() -> None:

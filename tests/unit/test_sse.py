@@ -6,7 +6,6 @@ import itertools
 import json
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,20 +19,15 @@ EVENTS = [
 ]
 
 
-class Chunks(httpx.AsyncByteStream):
-    def __init__(self, chunks: list[bytes]) -> None:
-        self.chunks = chunks
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for chunk in self.chunks:
-            yield chunk
+async def arrive(chunks: list[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
 
 
 async def decode(raw: bytes, cuts: list[int]) -> list[dict[str, object]]:
     bounds = [0, *sorted(set(cuts)), len(raw)]
     chunks = [raw[a:b] for a, b in itertools.pairwise(bounds)]
-    response = httpx.Response(200, stream=Chunks(chunks))
-    return [event async for event in iter_events(response)]
+    return [event async for event in iter_events(arrive(chunks))]
 
 
 def wire(events: list[dict[str, object]], *, done: bool = True, crlf: bool = False) -> bytes:
