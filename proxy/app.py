@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="SafeThink guard proxy", lifespan=lifespan, docs_url=None, redoc_url=None)
     errors.install(app)
-    app.include_router(chat.router, dependencies=[Depends(require_client)])
+    app.add_route("/v1/chat/completions", chat.chat_completions, methods=["POST"])
     app.include_router(forward.router, dependencies=[Depends(require_client)])
     app.include_router(ops.admin, dependencies=[Depends(require_admin)])
     app.include_router(ops.router)

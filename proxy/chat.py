@@ -7,12 +7,13 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
 from . import forward
 from .audit import Recorder
+from .auth import require_client
 from .bodies import read_json
 from .continuation import Continuer
 from .errors import error_response, validation_error
@@ -23,11 +24,11 @@ from .schemas import ChatRequest
 from .settings import Settings
 from .steering import SteeringEngine
 
-router = APIRouter()
 
-
-@router.post("/v1/chat/completions")
 async def chat_completions(request: Request) -> Response:
+    """Mounted as a plain Starlette route (see app.py): every stream passes here, and FastAPI's
+    dependency machinery measured 0.15 ms of added time to first token."""
+    await require_client(request)
     state = request.app.state
     settings: Settings = state.settings
     body = await read_json(request, settings.max_body_bytes)
