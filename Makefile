@@ -50,7 +50,7 @@ typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
 bench: $(VENV)/.installed
-	$(PY) bench/proxy_bench.py
+	$(PY) -m bench.proxy_bench
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
