@@ -44,13 +44,16 @@ class ServerProcess:
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.argv} exited early:\n{self.output()}")
+                output = self.output()
+                self.stop()
+                raise RuntimeError(f"{self.argv} exited early:\n{output}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(self.url + self.ready_path, timeout=1.0).status_code < 500:
                     return self
             time.sleep(0.1)
+        output = self.output()
         self.stop()
-        raise RuntimeError(f"{self.argv} not ready in {self.ready_timeout}s:\n{self.output()}")
+        raise RuntimeError(f"{self.argv} not ready in {self.ready_timeout}s:\n{output}")
 
     def output(self) -> str:
         return Path(self.log.name).read_text(errors="replace")
