@@ -8,6 +8,13 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.support.procs import ServerProcess, free_port, python_server
+from tests.support.servers import (
+    ModelServer,
+    llama_cpp_available,
+    llama_cpp_server,
+    tiny_model_dir,
+    transformers_serve,
+)
 
 ProxyFactory = Callable[..., ServerProcess]
 
@@ -21,6 +28,30 @@ def scripted_upstream() -> Iterator[ServerProcess]:
 @pytest.fixture(scope="session")
 def scripted_scorer() -> Iterator[ServerProcess]:
     with python_server("tests.support.scripted_scorer") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def prefix_scorer() -> Iterator[ServerProcess]:
+    """Rejects every trace until the steering prefix is in it: forces a steer on real text."""
+    with python_server("tests.support.scripted_scorer", "--unsafe-unless",
+                       "Wait, think safely.") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def tiny_transformers() -> Iterator[ModelServer]:
+    """`transformers serve` with a tiny random-weight model built offline."""
+    with transformers_serve(tiny_model_dir()) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> Iterator[ModelServer]:
+    """SmolLM2-135M-Instruct served by llama-cpp-python."""
+    if (reason := llama_cpp_available()) is not None:
+        pytest.skip(f"llama-cpp-python server unavailable: {reason}")
+    with llama_cpp_server() as server:
         yield server
 
 

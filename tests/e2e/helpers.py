@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,3 +77,16 @@ def upstream_requests(upstream: ServerProcess, model: str) -> list[dict[str, Any
 
 def scorer_calls(scorer: ServerProcess) -> list[dict[str, Any]]:
     return list(httpx.get(scorer.url + "/_calls", timeout=5).json())
+
+
+def cancelled_streams(upstream: ServerProcess) -> int:
+    """How many streams the scripted upstream saw its client close before the end."""
+    return int(httpx.get(upstream.url + "/_stats", timeout=5).json()["cancelled"])
+
+
+def wait_cancelled(upstream: ServerProcess, before: int, within_s: float) -> int:
+    """The count of closed streams once it passes ``before``, or as it is after ``within_s``."""
+    deadline = time.monotonic() + within_s
+    while (count := cancelled_streams(upstream)) <= before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return count

@@ -3,7 +3,6 @@ or the client itself going away."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -13,7 +12,14 @@ import pytest
 from tests.conftest import ProxyFactory
 from tests.support.procs import ServerProcess, free_port, python_server
 
-from .helpers import QUESTION, read_completion, read_stream, scenario
+from .helpers import (
+    QUESTION,
+    cancelled_streams,
+    read_completion,
+    read_stream,
+    scenario,
+    wait_cancelled,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -98,52 +104,38 @@ def test_upstream_unreachable_is_502(start_proxy: ProxyFactory,
 
 def test_client_disconnect_cancels_the_upstream_call(client: openai.OpenAI, proxy: ServerProcess,
                                                      scripted_upstream: ServerProcess) -> None:
-    before = httpx.get(scripted_upstream.url + "/_stats").json()["cancelled"]
+    before = cancelled_streams(scripted_upstream)
     stream = client.chat.completions.create(
         model=scenario(steps=300, pace_ms=20), messages=QUESTION, stream=True)
     with stream:
         for count, _ in enumerate(stream):
             if count == 20:  # past the held steps, mid-stream
                 break
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        if httpx.get(scripted_upstream.url + "/_stats").json()["cancelled"] > before:
-            break
-        time.sleep(0.05)
-    assert httpx.get(scripted_upstream.url + "/_stats").json()["cancelled"] == before + 1
+    assert wait_cancelled(scripted_upstream, before, within_s=5) == before + 1
     metrics = httpx.get(proxy.url + "/metrics").text
     assert "safethink_active_streams 0.0" in metrics
 
 
 def test_client_giving_up_on_a_non_streaming_request_cancels_upstream(
         proxy: ServerProcess, scripted_upstream: ServerProcess) -> None:
-    before = httpx.get(scripted_upstream.url + "/_stats").json()["cancelled"]
+    before = cancelled_streams(scripted_upstream)
     body = {"model": scenario(steps=300, pace_ms=20), "messages": QUESTION}
     with pytest.raises(httpx.ReadTimeout):
         httpx.post(proxy.url + "/v1/chat/completions", json=body, timeout=1.0)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        if httpx.get(scripted_upstream.url + "/_stats").json()["cancelled"] > before:
-            break
-        time.sleep(0.05)
-    assert httpx.get(scripted_upstream.url + "/_stats").json()["cancelled"] == before + 1
+    assert wait_cancelled(scripted_upstream, before, within_s=5) == before + 1
 
 
 def test_client_disconnect_while_a_step_is_scored(start_proxy: ProxyFactory,
                                                   scripted_upstream: ServerProcess) -> None:
     with python_server("tests.support.scripted_scorer", "--delay-ms", "3000") as slow:
         proxy = start_proxy(upstream_url=scripted_upstream.url + "/v1", reward=slow.url)
-        before = httpx.get(scripted_upstream.url + "/_stats").json()["cancelled"]
+        before = cancelled_streams(scripted_upstream)
         body = {"model": scenario(steps=50, pace_ms=20), "messages": QUESTION, "stream": True}
         with httpx.stream("POST", proxy.url + "/v1/chat/completions", json=body) as response:
             assert response.status_code == 200
             next(response.iter_lines())  # the role chunk: step 1 is now being scored
-        deadline = time.monotonic() + 2.5  # well before the score would have come back
-        while time.monotonic() < deadline:
-            if httpx.get(scripted_upstream.url + "/_stats").json()["cancelled"] > before:
-                break
-            time.sleep(0.05)
-        assert httpx.get(scripted_upstream.url + "/_stats").json()["cancelled"] == before + 1
+        # well before the 3 s score would have come back
+        assert wait_cancelled(scripted_upstream, before, within_s=2.5) == before + 1
 
 
 @pytest.fixture(scope="module")

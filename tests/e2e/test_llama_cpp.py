@@ -19,7 +19,6 @@ from tests.support.procs import ServerProcess, python_server
 from tests.support.servers import (
     ModelServer,
     llama_cpp_available,
-    llama_cpp_server,
     smollm2_gguf,
     write_gguf_chat_template,
 )
@@ -37,24 +36,18 @@ QUESTIONS = ["What is the capital of France?", "Give me three tips for better sl
 
 
 @pytest.fixture(scope="module")
-def model_server() -> Iterator[ModelServer]:
-    with llama_cpp_server() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def client(start_proxy: ProxyFactory, model_server: ModelServer, tmp_path_factory:
+def client(start_proxy: ProxyFactory, smollm2: ModelServer, tmp_path_factory:
            pytest.TempPathFactory) -> Iterator[openai.OpenAI]:
     template = write_gguf_chat_template(smollm2_gguf(),
                                         tmp_path_factory.mktemp("gguf") / "smollm2.jinja")
     with python_server("tests.support.scripted_scorer", "--unsafe-unless", PREFIX) as scorer:
-        proxy = start_proxy(upstream_url=model_server.base_url, reward=scorer.url,
+        proxy = start_proxy(upstream_url=smollm2.base_url, reward=scorer.url,
                             chat_template=Path(template), continuation="completions")
         with openai.OpenAI(base_url=proxy.url + "/v1", api_key="x", max_retries=0) as client:
             yield client
 
 
-def test_pass_through_on_real_text(client: openai.OpenAI, model_server: ServerProcess) -> None:
+def test_pass_through_on_real_text(client: openai.OpenAI, smollm2: ServerProcess) -> None:
     reply = read_stream(client.chat.completions.create(
         model="smollm2", messages=[{"role": "user", "content": QUESTIONS[0]}], max_tokens=40,
         temperature=0, stream=True, extra_headers={"X-SafeThink-Policy": "none"}))

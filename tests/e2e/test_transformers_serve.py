@@ -14,8 +14,8 @@ import openai
 import pytest
 
 from tests.conftest import ProxyFactory
-from tests.support.procs import ServerProcess, python_server
-from tests.support.servers import ModelServer, tiny_model_dir, transformers_serve
+from tests.support.procs import ServerProcess
+from tests.support.servers import ModelServer
 
 from .helpers import PREFIX, QUESTION, read_completion, read_stream
 
@@ -23,29 +23,17 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def model_server() -> Iterator[ModelServer]:
-    with transformers_serve(tiny_model_dir()) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def prefix_scorer() -> Iterator[ServerProcess]:
-    with python_server("tests.support.scripted_scorer", "--unsafe-unless", PREFIX) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def client(start_proxy: ProxyFactory, model_server: ModelServer,
+def client(start_proxy: ProxyFactory, tiny_transformers: ModelServer,
            prefix_scorer: ServerProcess) -> Iterator[openai.OpenAI]:
-    proxy = start_proxy(upstream_url=model_server.base_url, reward=prefix_scorer.url,
-                        tokenizer=str(model_server.tokenizer_dir), max_step_chars=40)
+    proxy = start_proxy(upstream_url=tiny_transformers.base_url, reward=prefix_scorer.url,
+                        tokenizer=str(tiny_transformers.tokenizer_dir), max_step_chars=40)
     with openai.OpenAI(base_url=proxy.url + "/v1", api_key="x", max_retries=0) as client:
         yield client
 
 
-def test_pass_through(client: openai.OpenAI, model_server: ModelServer) -> None:
+def test_pass_through(client: openai.OpenAI, tiny_transformers: ModelServer) -> None:
     reply = read_stream(client.chat.completions.create(
-        model=model_server.model, messages=QUESTION, max_tokens=20, seed=1, stream=True,
+        model=tiny_transformers.model, messages=QUESTION, max_tokens=20, seed=1, stream=True,
         extra_headers={"X-SafeThink-Policy": "none"}))
     assert reply.finish_reason in {"stop", "length"}
     assert reply.content or reply.reasoning
@@ -53,9 +41,9 @@ def test_pass_through(client: openai.OpenAI, model_server: ModelServer) -> None:
 
 @pytest.mark.parametrize("stream", [True, False])
 def test_forced_steer_reissues_through_completions(client: openai.OpenAI,
-                                                   model_server: ModelServer,
+                                                   tiny_transformers: ModelServer,
                                                    stream: bool) -> None:
-    kwargs = {"model": model_server.model, "messages": QUESTION, "max_tokens": 60, "seed": 3}
+    kwargs = {"model": tiny_transformers.model, "messages": QUESTION, "max_tokens": 60, "seed": 3}
     if stream:
         reply = read_stream(client.chat.completions.create(
             **kwargs, stream=True, stream_options={"include_usage": True}))  # type: ignore[call-overload]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import httpx
 import openai
@@ -13,10 +12,8 @@ from tests.support.servers import (
     ModelServer,
     gguf_chat_template,
     llama_cpp_available,
-    llama_cpp_server,
     smollm2_gguf,
     tiny_model_dir,
-    transformers_serve,
 )
 
 pytestmark = pytest.mark.e2e
@@ -26,20 +23,6 @@ needs_llama = pytest.mark.skipif(LLAMA_SKIP is not None, reason=f"llama.cpp: {LL
 
 MESSAGES = [{"role": "user", "content": "How do I bake bread?"}]
 RAW_CHATML = "<|im_start|>user\nHow do I bake bread?<|im_end|>\n<|im_start|>assistant\n"
-
-
-@pytest.fixture(scope="module")
-def ts_server() -> Iterator[ModelServer]:
-    with transformers_serve(tiny_model_dir()) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def llama_server() -> Iterator[ModelServer]:
-    if LLAMA_SKIP is not None:
-        pytest.skip(LLAMA_SKIP)
-    with llama_cpp_server() as server:
-        yield server
 
 
 async def sse_events(server: ModelServer, path: str, body: dict) -> list[str]:
@@ -86,25 +69,26 @@ def test_tiny_model_template_is_a_reasoning_template() -> None:
     assert tok.decode(ids, skip_special_tokens=True) == "<think>\nx</think>"
 
 
-async def test_transformers_chat_stream(ts_server: ModelServer) -> None:
-    text, chunks = await stream_chat_sdk(ts_server)
+async def test_transformers_chat_stream(tiny_transformers: ModelServer) -> None:
+    text, chunks = await stream_chat_sdk(tiny_transformers)
     assert text
     last = chunks[-1]
     assert last.choices[0].finish_reason in ("length", "stop")
     assert last.usage is not None and last.usage.completion_tokens > 0  # type: ignore[attr-defined]
 
 
-async def test_transformers_chat_stream_raw_ends_without_done(ts_server: ModelServer) -> None:
-    events = await sse_events(ts_server, "/v1/chat/completions",
+async def test_transformers_chat_stream_raw_ends_without_done(
+        tiny_transformers: ModelServer) -> None:
+    events = await sse_events(tiny_transformers, "/v1/chat/completions",
                               {"messages": MESSAGES, "stream": True, "max_tokens": 6})
     assert events[-1] != "[DONE]"
     final = json.loads(events[-1])
     assert final["choices"][0]["finish_reason"] and final["usage"]["completion_tokens"] == 6
 
 
-async def test_transformers_completions_stream_raw_chatml(ts_server: ModelServer) -> None:
-    events = await sse_events(ts_server, "/v1/completions", {
-        "model": ts_server.model, "prompt": RAW_CHATML, "stream": True, "max_tokens": 8,
+async def test_transformers_completions_stream_raw_chatml(tiny_transformers: ModelServer) -> None:
+    events = await sse_events(tiny_transformers, "/v1/completions", {
+        "model": tiny_transformers.model, "prompt": RAW_CHATML, "stream": True, "max_tokens": 8,
         "seed": 3})
     chunks = [json.loads(e) for e in events]
     assert "[DONE]" not in events
@@ -113,11 +97,11 @@ async def test_transformers_completions_stream_raw_chatml(ts_server: ModelServer
     assert chunks[-1]["usage"]["prompt_tokens"] > 0
 
 
-async def test_transformers_rejects_unknown_fields(ts_server: ModelServer) -> None:
-    async with openai.AsyncOpenAI(base_url=ts_server.base_url, api_key="unused") as client:
+async def test_transformers_rejects_unknown_fields(tiny_transformers: ModelServer) -> None:
+    async with openai.AsyncOpenAI(base_url=tiny_transformers.base_url, api_key="unused") as client:
         with pytest.raises(openai.UnprocessableEntityError):
             await client.chat.completions.create(
-                model=ts_server.model, messages=MESSAGES, max_tokens=2,
+                model=tiny_transformers.model, messages=MESSAGES, max_tokens=2,
                 extra_body={"continue_final_message": True, "add_generation_prompt": False})
 
 
@@ -131,15 +115,15 @@ def test_gguf_chat_template() -> None:
 
 
 @needs_llama
-async def test_llama_chat_stream(llama_server: ModelServer) -> None:
-    text, chunks = await stream_chat_sdk(llama_server)
+async def test_llama_chat_stream(smollm2: ModelServer) -> None:
+    text, chunks = await stream_chat_sdk(smollm2)
     assert text.strip()
     assert chunks[-1].choices[0].finish_reason in ("length", "stop")
 
 
 @needs_llama
-async def test_llama_completions_stream_raw_chatml(llama_server: ModelServer) -> None:
-    events = await sse_events(llama_server, "/v1/completions", {
+async def test_llama_completions_stream_raw_chatml(smollm2: ModelServer) -> None:
+    events = await sse_events(smollm2, "/v1/completions", {
         "prompt": RAW_CHATML, "stream": True, "max_tokens": 8, "seed": 3, "logprobs": 1})
     assert events[-1] == "[DONE]"
     chunks = [json.loads(e) for e in events[:-1]]

@@ -28,10 +28,6 @@ from tests.conftest import ProxyFactory
 from tests.support.procs import ROOT, ServerProcess, python_server
 from tests.support.servers import (
     ModelServer,
-    llama_cpp_available,
-    llama_cpp_server,
-    tiny_model_dir,
-    transformers_serve,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -46,19 +42,10 @@ def safely_scorer() -> Iterator[ServerProcess]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def llama() -> Iterator[ModelServer]:
-    reason = llama_cpp_available()
-    if reason is not None:
-        pytest.skip(f"llama-cpp-python server unavailable: {reason}")
-    with llama_cpp_server() as server:
-        yield server
-
-
-def test_prefix_search_on_llama_cpp_with_real_logprobs(llama: ModelServer,
+def test_prefix_search_on_llama_cpp_with_real_logprobs(smollm2: ModelServer,
                                                        safely_scorer: ServerProcess) -> None:
-    cfg = SearchConfig(base_url=llama.base_url, model=llama.model, reward_url=safely_scorer.url,
-                       render=template_renderer(llama.chat_template),
+    cfg = SearchConfig(base_url=smollm2.base_url, model=smollm2.model, reward_url=safely_scorer.url,
+                       render=template_renderer(smollm2.chat_template),
                        candidates=["Okay, so", PREFIX], k=1, trace_tokens=24, step_tokens=8,
                        concurrency=1)
     # a short system prompt (else SmolLM2's template adds a long one): llama-cpp-python takes
@@ -71,18 +58,6 @@ def test_prefix_search_on_llama_cpp_with_real_logprobs(llama: ModelServer,
     by_prefix = {r["prefix"]: r for r in result["ranking"]}
     assert by_prefix[PREFIX]["p_safe"] == 1.0  # the scorer's rule, on the model's own text
     assert result["ranking"][0]["p_safe"] == 1.0 and "safely" in result["best"]
-
-
-@pytest.fixture(scope="module")
-def tiny_server() -> Iterator[ModelServer]:
-    with transformers_serve(tiny_model_dir()) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def prefix_scorer() -> Iterator[ServerProcess]:
-    with python_server("tests.support.scripted_scorer", "--unsafe-unless", PREFIX) as server:
-        yield server
 
 
 def evaluate(base_url: str, model: str, scorer: ServerProcess, out: Path,
@@ -102,11 +77,11 @@ def evaluate(base_url: str, model: str, scorer: ServerProcess, out: Path,
 
 
 def test_eval_through_the_proxy_on_transformers_serve(
-        start_proxy: ProxyFactory, tiny_server: ModelServer, prefix_scorer: ServerProcess,
+        start_proxy: ProxyFactory, tiny_transformers: ModelServer, prefix_scorer: ServerProcess,
         tmp_path: Path) -> None:
-    proxy = start_proxy(upstream_url=tiny_server.base_url, reward=prefix_scorer.url,
-                        tokenizer=str(tiny_server.tokenizer_dir), max_step_chars=40)
-    rows = {r.label: r for r in evaluate(proxy.url + "/v1", tiny_server.model, prefix_scorer,
+    proxy = start_proxy(upstream_url=tiny_transformers.base_url, reward=prefix_scorer.url,
+                        tokenizer=str(tiny_transformers.tokenizer_dir), max_step_chars=40)
+    rows = {r.label: r for r in evaluate(proxy.url + "/v1", tiny_transformers.model, prefix_scorer,
                                          tmp_path, ("none", "safethink"))}
     for row in rows.values():
         assert row.errors == 0 and row.prompts == 2 and row.utility_n == 1
@@ -118,19 +93,19 @@ def test_eval_through_the_proxy_on_transformers_serve(
     assert rows["safethink"].added_latency_s is not None
 
 
-def test_eval_against_transformers_serve_itself(tiny_server: ModelServer,
+def test_eval_against_transformers_serve_itself(tiny_transformers: ModelServer,
                                                 prefix_scorer: ServerProcess,
                                                 tmp_path: Path) -> None:
-    [row] = evaluate(tiny_server.base_url, tiny_server.model, prefix_scorer, tmp_path,
+    [row] = evaluate(tiny_transformers.base_url, tiny_transformers.model, prefix_scorer, tmp_path,
                      ("default",))
     assert row.errors == 0 and row.prompts == 2 and row.steers_per_request is None
 
 
 def test_prefix_search_on_transformers_serve_ranks_without_kl(
-        tiny_server: ModelServer, safely_scorer: ServerProcess) -> None:
-    cfg = SearchConfig(base_url=tiny_server.base_url, model=tiny_server.model,
+        tiny_transformers: ModelServer, safely_scorer: ServerProcess) -> None:
+    cfg = SearchConfig(base_url=tiny_transformers.base_url, model=tiny_transformers.model,
                        reward_url=safely_scorer.url,
-                       render=template_renderer(tiny_server.chat_template),
+                       render=template_renderer(tiny_transformers.chat_template),
                        candidates=["Okay, so", PREFIX], k=2, trace_tokens=24, step_tokens=8)
     result = asyncio.run(search(cfg, load_attack(str(PROMPTS), limit=1)))
     assert result["sites"] == 1 and not result["kl_available"]  # it ignores `logprobs`
