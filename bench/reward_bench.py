@@ -4,8 +4,9 @@
     python bench/reward_bench.py --backend llama-guard --model /models/Llama-Guard-3-1B
 
 For each configuration (--max-batch-size N, then 1) a real `python -m reward_service` process is
-started; for each concurrency (1, 8, 32) that many clients send one-item score requests (the
-proxy's pattern: one request, a growing trace) for --seconds; prints items/s, p50 and p99 latency
+started; for each concurrency (1, 8, 32) that many clients send one-item score requests for
+--seconds, each client as the proxy does: a request of its own (never seen before), scored after
+each of 8 growing trace steps, then the next request; prints items/s, p50 and p99 latency
 and the batched/unbatched ratios. A benchmark, not a test: figures depend on the machine.
 """
 
@@ -19,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
+import zlib
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -51,7 +53,7 @@ def start_server(args: argparse.Namespace, batch_size: int) -> tuple[subprocess.
     port = free_port()
     argv = [sys.executable, "-m", "reward_service", "--port", str(port), "--backend",
             args.backend, "--device", args.device, "--max-batch-size", str(batch_size),
-            "--max-wait-ms", str(args.max_wait_ms)]
+            "--max-wait-ms", str(args.max_wait_ms), "--dtype", args.dtype]
     if args.model:
         argv += ["--model", args.model]
     env = {**os.environ, "SAFETHINK_REWARD_LOG_LEVEL": "warning"}
@@ -71,36 +73,49 @@ def start_server(args: argparse.Namespace, batch_size: int) -> tuple[subprocess.
     raise RuntimeError("server not ready in 180 s")
 
 
-def item(n: int) -> dict[str, Any]:
-    steps = STEPS[: 1 + n % len(STEPS)]
-    return {"prompt": PROMPTS[n % len(PROMPTS)], "trace": f"({n}) " + " ".join(steps)}
+STEPS_PER_REQUEST = 8
 
 
-async def client_loop(client: httpx.AsyncClient, stop_at: float, counter: list[int],
+def item(stream: str, step: int) -> dict[str, Any]:
+    """Step `step` of one stream, like the proxy: one request (its own text, so the probe's request
+    cache misses on its first step) scored again after every step with its trace so far."""
+    prompt = f"{PROMPTS[zlib.crc32(stream.encode()) % len(PROMPTS)]} (request {stream})"
+    steps = [STEPS[(k + len(stream)) % len(STEPS)] for k in range(step + 1)]
+    return {"prompt": prompt, "trace": f"({stream}) " + " ".join(steps)}
+
+
+async def client_loop(client: httpx.AsyncClient, stop_at: float, name: str,
                       latencies: list[float]) -> None:
+    streams = 0
     while time.perf_counter() < stop_at:
-        counter[0] += 1
-        started = time.perf_counter()
-        response = await client.post("/v1/score", json={"items": [item(counter[0])]})
-        response.raise_for_status()
-        latencies.append(time.perf_counter() - started)
+        streams += 1
+        for step in range(STEPS_PER_REQUEST):
+            if time.perf_counter() >= stop_at:
+                break
+            started = time.perf_counter()
+            response = await client.post("/v1/score",
+                                         json={"items": [item(f"{name}.{streams}", step)]})
+            response.raise_for_status()
+            latencies.append(time.perf_counter() - started)
 
 
-async def client_run(url: str, concurrency: int, seconds: float) -> list[float]:
+async def client_run(url: str, concurrency: int, seconds: float, proc: int) -> list[float]:
     limits = httpx.Limits(max_connections=concurrency + 4)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
         for n in range(3):  # warm-up: first calls pay for lazy initialisation
-            await client.post("/v1/score", json={"items": [item(n)]})
+            await client.post("/v1/score", json={"items": [item(f"warm{proc}", n)]})
         latencies: list[float] = []
-        counter = [0]
         started = time.perf_counter()
-        await asyncio.gather(*(client_loop(client, started + seconds, counter, latencies)
-                               for _ in range(concurrency)))
+        # Stream names are unique per run (concurrency, process, client): no request text repeats
+        # across runs, so every request's first step pays for its embedding.
+        await asyncio.gather(*(client_loop(client, started + seconds,
+                                           f"c{concurrency}p{proc}k{k}", latencies)
+                               for k in range(concurrency)))
     return latencies
 
 
-def _client_process(url: str, concurrency: int, seconds: float) -> list[float]:
-    return asyncio.run(client_run(url, concurrency, seconds))
+def _client_process(url: str, concurrency: int, seconds: float, proc: int) -> list[float]:
+    return asyncio.run(client_run(url, concurrency, seconds, proc))
 
 
 def measure(url: str, concurrency: int, seconds: float, procs: int) -> dict[str, float]:
@@ -110,7 +125,8 @@ def measure(url: str, concurrency: int, seconds: float, procs: int) -> dict[str,
     shares = [concurrency // procs + (1 if i < concurrency % procs else 0) for i in range(procs)]
     started = time.perf_counter()
     with ProcessPoolExecutor(procs) as pool:
-        parts = list(pool.map(_client_process, [url] * procs, shares, [seconds] * procs))
+        parts = list(pool.map(_client_process, [url] * procs, shares, [seconds] * procs,
+                             range(procs)))
     elapsed = time.perf_counter() - started
     latencies = sorted(x for part in parts for x in part)
     return {"items_s": len(latencies) / min(elapsed, seconds * 1.1),
@@ -133,6 +149,7 @@ def main() -> None:
     p.add_argument("--backend", default="probe")
     p.add_argument("--model")
     p.add_argument("--device", default="auto")
+    p.add_argument("--dtype", default="auto", help="auto | float32 | bfloat16 | float16")
     p.add_argument("--max-batch-size", type=int, default=32)
     p.add_argument("--max-wait-ms", type=float, default=5.0)
     p.add_argument("--seconds", type=float, default=8.0)
@@ -140,7 +157,8 @@ def main() -> None:
     p.add_argument("--client-procs", type=int, default=4, help="client processes")
     args = p.parse_args()
     results = {size: run_config(args, size) for size in (args.max_batch_size, 1)}
-    print(f"backend={args.backend} device={args.device} max_wait_ms={args.max_wait_ms}")
+    print(f"backend={args.backend} device={args.device} dtype={args.dtype} "
+          f"max_wait_ms={args.max_wait_ms}")
     print(f"{'batch':>6} {'conc':>5} {'items/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
     for size, rows in results.items():
         for conc, r in rows.items():

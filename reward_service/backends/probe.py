@@ -38,8 +38,11 @@ class ProbeBackend(Backend):
         self._head = ProbeHead.load(head_path or default_head_path())
         device = resolve_device(self.settings)
         configure_threads(self.settings, device)
-        self._embedder = Embedder(path, device, resolve_dtype(self.settings, device),
-                                  self._head.max_tokens, self.settings.max_batch_tokens)
+        # bf16 on a CPU with native bf16 (3x the float32 throughput there): the held-out figures
+        # stay the same (README, "Figures"); --dtype float32 gives the float32 scores.
+        dtype = resolve_dtype(self.settings, device, cpu_bf16=True)
+        self._embedder = Embedder(path, device, dtype, self._head.max_tokens,
+                                  self.settings.max_batch_tokens)
         name = path.name if self.settings.model_path() else "all-MiniLM-L6-v2"
         self.model_name = f"{name}+probe-head"
 

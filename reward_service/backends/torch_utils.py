@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 
@@ -21,11 +22,30 @@ def resolve_device(settings: RewardSettings) -> torch.device:
     return torch.device(settings.device)
 
 
-def resolve_dtype(settings: RewardSettings, device: torch.device) -> torch.dtype:
-    """bf16 on CUDA (half the memory, full speed); float32 on CPU, where bf16 is slow and lossy."""
+def resolve_dtype(settings: RewardSettings, device: torch.device, *,
+                  cpu_bf16: bool = False) -> torch.dtype:
+    """bf16 on CUDA (half the memory, full speed); float32 on CPU, where bf16 is slow and lossy
+    on most CPUs. `cpu_bf16`: the caller has checked that bf16 keeps its scores (the probe), so
+    on a CPU with native bf16 dot products (AVX512_BF16 or AMX) auto means bf16 there too."""
     if settings.dtype == "auto":
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
+        if device.type == "cuda" or (cpu_bf16 and cpu_has_native_bf16()):
+            return torch.bfloat16
+        return torch.float32
     return _DTYPES[settings.dtype]
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 natively (Linux /proc/cpuinfo flags; False elsewhere).
+    Without it oneDNN emulates bf16 and it is slower than float32."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return False
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[-1].split())
+            return bool(flags & {"avx512_bf16", "amx_bf16"})
+    return False
 
 
 def configure_threads(settings: RewardSettings, device: torch.device) -> None:

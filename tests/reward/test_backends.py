@@ -135,3 +135,19 @@ async def test_engine_character_budget_truncates_and_reports() -> None:
     assert prepared.trace.endswith("NEWEST") and len(prepared.trace) <= 100
     assert len(prepared.prompt) <= 100
     assert not engine.prepare(ScoreItem(prompt="short", trace="short")).truncated
+
+
+def test_auto_dtype_is_bf16_on_cpu_only_where_the_caller_allows_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from reward_service.backends import torch_utils
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(torch_utils, "cpu_has_native_bf16", lambda: True)
+    assert torch_utils.resolve_dtype(RewardSettings(), cpu, cpu_bf16=True) == torch.bfloat16
+    assert torch_utils.resolve_dtype(RewardSettings(), cpu) == torch.float32  # guards, classifiers
+    assert torch_utils.resolve_dtype(RewardSettings(dtype="float32"), cpu,
+                                     cpu_bf16=True) == torch.float32
+    monkeypatch.setattr(torch_utils, "cpu_has_native_bf16", lambda: False)
+    assert torch_utils.resolve_dtype(RewardSettings(), cpu, cpu_bf16=True) == torch.float32
