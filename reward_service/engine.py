@@ -16,7 +16,7 @@ import contextlib
 from concurrent.futures import ThreadPoolExecutor
 
 from reward_service.backends import make_backend
-from reward_service.backends.base import Backend, PreparedItem
+from reward_service.backends.base import Backend, ModelBackend, PreparedItem, RemoteBackend
 from reward_service.batching import BatchObserver, DynamicBatcher
 from reward_service.exceptions import ModelLoadError, NotReadyError, RewardError, ScoringError
 from reward_service.schemas import ScoreItem, ScoreResult
@@ -34,7 +34,8 @@ class Engine:
         # One thread per device: a model is not re-entrant, and one thread keeps its kernels
         # and caches warm; batching, not threads, gives the throughput.
         self._executor: ThreadPoolExecutor | None = None
-        concurrency = settings.openai_guard_concurrency if backend.is_async else 1
+        remote = isinstance(backend, RemoteBackend)
+        concurrency = settings.openai_guard_concurrency if remote else 1
         self._batcher: DynamicBatcher[PreparedItem, ScoreResult] = DynamicBatcher(
             self._forward, max_batch_size=settings.max_batch_size,
             max_wait_s=settings.max_wait_ms / 1000.0, concurrency=concurrency, observer=observer)
@@ -106,8 +107,9 @@ class Engine:
 
     async def _forward(self, batch: list[PreparedItem]) -> list[ScoreResult]:
         try:
-            if self._backend.is_async:
+            if isinstance(self._backend, RemoteBackend):
                 return await self._backend.aforward(batch)
+            assert isinstance(self._backend, ModelBackend)
             if self._executor is None:
                 raise NotReadyError("the reward engine is closed")
             loop = asyncio.get_running_loop()

@@ -20,14 +20,13 @@ class PreparedItem:
 
 
 class Backend(ABC):
-    """A model that turns prepared items into scores in [-1, 1] (positive = safe).
+    """Something that turns prepared items into scores in [-1, 1] (positive = safe): a
+    `ModelBackend` computing them here, or a `RemoteBackend` asking a server.
 
-    `load`, `forward` and `close` block: the engine calls them in the device's worker thread.
-    A backend that talks to a server instead overrides `aforward` and sets `is_async`.
+    `load` and `close` block: the engine calls them in the device's worker thread.
     """
 
     name: ClassVar[str]
-    is_async: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.model_name = "unloaded"
@@ -36,17 +35,28 @@ class Backend(ABC):
     def load(self) -> None:
         """Load the model; raise ModelLoadError (from the library error) when it cannot."""
 
-    def forward(self, items: list[PreparedItem]) -> list[ScoreResult]:
-        raise NotImplementedError(f"{self.name} is asynchronous: use aforward")
-
-    async def aforward(self, items: list[PreparedItem]) -> list[ScoreResult]:
-        raise NotImplementedError(f"{self.name} is synchronous: use forward")
-
     def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
         """Release what `load` acquired."""
 
     async def aclose(self) -> None:  # noqa: B027 - only network backends hold anything
         """Release what an asynchronous backend holds (network clients)."""
+
+
+class ModelBackend(Backend):
+    """A model in this process: `forward` blocks, in the device's worker thread."""
+
+    @abstractmethod
+    def forward(self, items: list[PreparedItem]) -> list[ScoreResult]:
+        """Score one batch."""
+
+
+class RemoteBackend(Backend):
+    """A model behind a server: `aforward` awaits it on the event loop, several batches at once
+    (the server batches across them)."""
+
+    @abstractmethod
+    async def aforward(self, items: list[PreparedItem]) -> list[ScoreResult]:
+        """Score one batch."""
 
 
 def clamp_score(score: float) -> float:

@@ -14,12 +14,10 @@ from typing import Any
 import torch
 from transformers import AutoModelForSequenceClassification
 
-from reward_service.backends.base import Backend, PreparedItem, clamp_score
+from reward_service.backends.base import PreparedItem, clamp_score
 from reward_service.backends.hf import (
-    load_pretrained,
-    model_max_tokens,
+    PretrainedBackend,
     pad_id_of,
-    require_model_path,
 )
 from reward_service.backends.torch_utils import micro_batches
 from reward_service.exceptions import ConfigError
@@ -27,29 +25,21 @@ from reward_service.schemas import ScoreResult
 from reward_service.settings import RewardSettings
 
 
-class ClassifierBackend(Backend):
+class ClassifierBackend(PretrainedBackend):
     name = "classifier"
+    auto_class = AutoModelForSequenceClassification
 
     def __init__(self, settings: RewardSettings) -> None:
-        super().__init__()
-        self.settings = settings
-        self._tokenizer: Any = None
-        self._model: Any = None
-        self._device = torch.device("cpu")
+        super().__init__(settings)
         self._labels: list[str] = []
         self._safe: list[int] = []
         self._unsafe: list[int] = []
-        self._max_tokens = settings.max_input_tokens
 
-    def load(self) -> None:
-        self._tokenizer, self._model, self._device = load_pretrained(
-            self.settings, AutoModelForSequenceClassification)
+    def configure(self) -> None:
         config = self._model.config
         self._labels = [str(config.id2label.get(i, f"LABEL_{i}")) for i in range(config.num_labels)]
         if config.num_labels > 1:
             self._map_labels()
-        self._max_tokens = model_max_tokens(self.settings, self._tokenizer, self._model)
-        self.model_name = require_model_path(self.settings).name
 
     def _map_labels(self) -> None:
         safe = {s.lower() for s in self.settings.classifier_safe_labels}

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from transformers import AutoTokenizer
 
+from reward_service.backends.base import ModelBackend
 from reward_service.backends.torch_utils import configure_threads, resolve_device, resolve_dtype
 from reward_service.exceptions import ConfigError, ModelLoadError
 from reward_service.settings import RewardSettings
@@ -68,3 +69,28 @@ def cut_middle_ids(ids: list[int], keep: int) -> list[int]:
         return ids
     head = keep // 4
     return ids[:head] + ids[len(ids) - (keep - head):]
+
+
+class PretrainedBackend(ModelBackend):
+    """A transformers model from a local path: loading is the same for every such backend;
+    `configure` adds what a kind of model needs once it is loaded."""
+
+    auto_class: ClassVar[Any]
+
+    def __init__(self, settings: RewardSettings) -> None:
+        super().__init__()
+        self.settings = settings
+        self._tokenizer: Any = None
+        self._model: Any = None
+        self._device = torch.device("cpu")
+        self._max_tokens = settings.max_input_tokens
+
+    def load(self) -> None:
+        self._tokenizer, self._model, self._device = load_pretrained(self.settings,
+                                                                     self.auto_class)
+        self.configure()
+        self._max_tokens = model_max_tokens(self.settings, self._tokenizer, self._model)
+        self.model_name = require_model_path(self.settings).name
+
+    def configure(self) -> None:
+        """Check and prepare what this kind of model needs (labels, tokens)."""

@@ -15,14 +15,12 @@ import torch
 from jinja2 import TemplateError
 from transformers import AutoModelForCausalLM
 
-from reward_service.backends.base import Backend, PreparedItem, clamp_score, guard_turns
+from reward_service.backends.base import PreparedItem, clamp_score, guard_turns
 from reward_service.backends.hf import (
+    PretrainedBackend,
     cut_middle_ids,
-    load_pretrained,
-    model_max_tokens,
     pad_batch,
     pad_id_of,
-    require_model_path,
 )
 from reward_service.backends.torch_utils import micro_batches
 from reward_service.exceptions import ConfigError, GuardOutputError
@@ -30,29 +28,21 @@ from reward_service.schemas import ScoreResult
 from reward_service.settings import RewardSettings
 
 
-class LlamaGuardBackend(Backend):
+class LlamaGuardBackend(PretrainedBackend):
     name = "llama-guard"
+    auto_class = AutoModelForCausalLM
 
     def __init__(self, settings: RewardSettings) -> None:
-        super().__init__()
-        self.settings = settings
-        self._tokenizer: Any = None
-        self._model: Any = None
-        self._device = torch.device("cpu")
+        super().__init__(settings)
         self._safe_id = self._unsafe_id = -1
-        self._max_tokens = settings.max_input_tokens
 
-    def load(self) -> None:
-        self._tokenizer, self._model, self._device = load_pretrained(
-            self.settings, AutoModelForCausalLM)
+    def configure(self) -> None:
         if not getattr(self._tokenizer, "chat_template", None):
             raise ConfigError("llama-guard needs a tokenizer with a chat template")
         self._safe_id = self._label_id(self.settings.guard_safe_token)
         self._unsafe_id = self._label_id(self.settings.guard_unsafe_token)
         if self._safe_id == self._unsafe_id:
             raise ConfigError("the safe and unsafe labels start with the same token")
-        self._max_tokens = model_max_tokens(self.settings, self._tokenizer, self._model)
-        self.model_name = require_model_path(self.settings).name
 
     def _label_id(self, label: str) -> int:
         ids = self._tokenizer.encode(label, add_special_tokens=False)

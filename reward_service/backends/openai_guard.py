@@ -13,15 +13,14 @@ from typing import Any
 
 import httpx
 
-from reward_service.backends.base import Backend, PreparedItem, clamp_score, guard_turns
+from reward_service.backends.base import PreparedItem, RemoteBackend, clamp_score, guard_turns
 from reward_service.exceptions import GuardOutputError, UpstreamError
 from reward_service.schemas import ScoreResult
 from reward_service.settings import RewardSettings
 
 
-class OpenAIGuardBackend(Backend):
+class OpenAIGuardBackend(RemoteBackend):
     name = "openai-guard"
-    is_async = True
 
     def __init__(self, settings: RewardSettings) -> None:
         super().__init__()

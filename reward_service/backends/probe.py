@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reward_service.backends.base import Backend, PreparedItem, clamp_score
+from reward_service.backends.base import ModelBackend, PreparedItem, clamp_score
 from reward_service.backends.embedder import Embedder, packaged_minilm
 from reward_service.backends.torch_utils import configure_threads, resolve_device, resolve_dtype
 from reward_service.probe_head import FloatArray, ProbeHead, default_head_path
@@ -21,7 +21,7 @@ from reward_service.schemas import ScoreResult
 from reward_service.settings import RewardSettings
 
 
-class ProbeBackend(Backend):
+class ProbeBackend(ModelBackend):
     name = "probe"
 
     def __init__(self, settings: RewardSettings) -> None:
