@@ -34,13 +34,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.metrics = Metrics()
         state.templates = TemplateCache(settings)
         state.learned_continuation = {}
-        side_connector = aiohttp.TCPConnector(limit=0)
+        # A pool of its own for the reward service: score calls never wait behind streams.
+        reward_connector = aiohttp.TCPConnector(limit=0)
         async with create_session(settings) as upstream_session, aiohttp.ClientSession(
-            connector=side_connector
-        ) as side:
+            connector=reward_connector
+        ) as reward_session:
             state.upstream = Upstream(upstream_session, settings)
-            state.side_session = side  # the reward service and readiness probes
-            state.scorer = await _scorer(settings, side)
+            state.scorer = await _scorer(settings, reward_session)
             state.store = await _store(settings, state.metrics)
             try:
                 yield

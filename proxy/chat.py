@@ -111,14 +111,10 @@ async def _streaming(
     """Start the stream before answering, so that an upstream error keeps its HTTP status."""
     events = engine.events()
     try:
-        first = await anext(events)  # the upstream answered with a success status
+        first = await forward.first_item(events)  # the upstream answered with a success status
     except SafeThinkError as exc:
-        await events.aclose()
         await _finish(engine, "error")
         return error_response(exc, headers)
-    except BaseException:
-        await events.aclose()
-        raise
 
     async def replay() -> AsyncIterator[Any]:
         yield first

@@ -5,7 +5,7 @@ client going away closes the upstream call."""
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from fastapi import APIRouter, Request
@@ -18,6 +18,7 @@ from .render import DONE, sse
 from .upstream import Relayed, Upstream
 
 router = APIRouter()
+T = TypeVar("T")
 _HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding"}
 
 
@@ -42,14 +43,20 @@ async def post(
         return _relay(await upstream.request("POST", path, json_body=body), headers)
     chunks = _relay_stream(upstream, path, body)
     try:
-        await anext(chunks)  # opened: the status is a success
+        await first_item(chunks)  # opened: the status is a success
     except SafeThinkError as exc:
-        await chunks.aclose()
         return error_response(exc, headers)
-    except BaseException:
-        await chunks.aclose()
-        raise
     return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
+
+
+async def first_item(stream: AsyncGenerator[T, None]) -> T:
+    """Start a stream before answering, so that an upstream error keeps its HTTP status; on
+    any failure the stream is closed (and its upstream call with it) before the error goes on."""
+    try:
+        return await anext(stream)
+    except BaseException:
+        await stream.aclose()
+        raise
 
 
 async def _relay_stream(

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-import aiohttp
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .exceptions import RequestError
-from .settings import Settings
 
 router = APIRouter()
-_PROBE_TIMEOUT = aiohttp.ClientTimeout(total=2.0)
 admin = APIRouter()  # behind the admin key (see auth.py)
 
 
@@ -27,7 +24,7 @@ async def readyz(request: Request) -> JSONResponse:
     """Ready when the upstream, the scorer and the store each answer; each one reported."""
     state = request.app.state
     upstream, scorer, store = await asyncio.gather(
-        _upstream_check(state.side_session, state.settings),
+        state.upstream.check(),
         state.scorer.check(),
         state.store.check(),
     )
@@ -40,20 +37,6 @@ async def readyz(request: Request) -> JSONResponse:
     ready = upstream is None and scorer is None
     status = "ready" if ready and store is None else ("degraded" if ready else "not ready")
     return JSONResponse({"status": status, "checks": checks}, status_code=200 if ready else 503)
-
-
-async def _upstream_check(session: aiohttp.ClientSession, settings: Settings) -> str | None:
-    headers = {}
-    if settings.upstream_api_key is not None:
-        headers["authorization"] = f"Bearer {settings.upstream_api_key.get_secret_value()}"
-    try:
-        async with session.get(
-            settings.upstream_url + "/models", headers=headers, timeout=_PROBE_TIMEOUT
-        ) as response:
-            status = response.status
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        return f"unreachable: {exc.__class__.__name__}"
-    return None if status < 500 else f"HTTP {status}"
 
 
 @router.get("/metrics")

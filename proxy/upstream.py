@@ -34,6 +34,7 @@ from .exceptions import (
 from .settings import Settings
 
 Chunk = dict[str, Any]
+_PROBE_TIMEOUT = aiohttp.ClientTimeout(total=2.0)
 
 
 def create_session(settings: Settings) -> aiohttp.ClientSession:
@@ -93,6 +94,16 @@ class Upstream:
         """POST a streaming body and yield its events, parsed, until ``[DONE]`` or the end."""
         async with self.open(path, body) as response:
             yield iter_events(response.content.iter_any())
+
+    async def check(self) -> str | None:
+        """None when the server answers ``GET /models``, else why not (for ``/readyz``)."""
+        try:
+            async with self.session.get(self.base_url + "/models", headers=self.headers,
+                                        timeout=_PROBE_TIMEOUT) as response:
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return f"unreachable: {exc.__class__.__name__}"
+        return None if status < 500 else f"HTTP {status}"
 
     async def request(self, method: str, path: str, *, json_body: Any = None) -> Relayed:
         """A plain (non-streaming) call whose answer is forwarded as it is."""
