@@ -24,7 +24,8 @@ class RewardSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8081, ge=1, le=65535)
     device: DeviceName = "auto"
-    # auto: bfloat16 on CUDA, float32 on CPU (CPU bf16 matmuls are slow and lossy on most CPUs).
+    # auto: bfloat16 on CUDA; float32 on CPU (CPU bf16 matmuls are slow and lossy on most CPUs),
+    # except the probe on a CPU with native bf16, where bf16 keeps its held-out decisions.
     dtype: DtypeName = "auto"
     threads: int | None = Field(default=None, ge=1, description="CPU threads; None = cores")
 
@@ -56,6 +57,11 @@ class RewardSettings(BaseSettings):
 
     # openai-guard: a guard served by vLLM/SGLang behind an OpenAI-compatible API.
     openai_guard_url: str = "http://127.0.0.1:8000/v1"
+    # chat: the server applies the guard's chat template (vLLM/SGLang chat endpoint). completions:
+    # this service renders the template (the Jinja file below, or the tokenizer in --model PATH)
+    # and sends the text to /v1/completions, for servers whose chat endpoint cannot template it.
+    openai_guard_api: Literal["chat", "completions"] = "chat"
+    openai_guard_template: str | None = None
     openai_guard_model: str = "meta-llama/Llama-Guard-3-8B"
     openai_guard_api_key: SecretStr | None = None
     openai_guard_timeout_s: float = Field(default=30.0, gt=0.0)

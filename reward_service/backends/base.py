@@ -63,13 +63,3 @@ def clamp_score(score: float) -> float:
     """Scores stay in [-1, 1] whatever float rounding did."""
     return max(-1.0, min(1.0, score))
 
-
-def guard_turns(item: PreparedItem, trace: str | None = None) -> list[dict[str, str]]:
-    """The request's turns with the trace as (the end of) the assistant turn, guard-style."""
-    trace = item.trace if trace is None else trace
-    turns = [{"role": role, "content": text} for role, text in item.turns]
-    if trace and turns and turns[-1]["role"] == "assistant":
-        turns[-1] = {"role": "assistant", "content": turns[-1]["content"] + trace}
-    elif trace:
-        turns.append({"role": "assistant", "content": trace})
-    return turns

@@ -50,7 +50,7 @@ class Embedder:
         ids, truncated = self._token_ids(texts, keep)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for group in micro_batches([len(row) for row in ids], self.max_batch_tokens):
-            out[group] = self._forward([ids[i] for i in group])
+            out[group] = self.embed_ids([ids[i] for i in group])
         return out, truncated
 
     def _token_ids(self, texts: Sequence[str], keep: str) -> tuple[list[list[int]], list[bool]]:
@@ -67,7 +67,8 @@ class Embedder:
         return rows, truncated
 
     @torch.inference_mode()
-    def _forward(self, rows: list[list[int]]) -> FloatArray:
+    def embed_ids(self, rows: list[list[int]]) -> FloatArray:
+        """Embeddings of token-id rows (with their special tokens), as one padded batch."""
         width = max(len(row) for row in rows)
         pad = self.tokenizer.pad_token_id or 0
         ids = torch.tensor([row + [pad] * (width - len(row)) for row in rows], device=self.device)

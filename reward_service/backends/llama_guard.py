@@ -9,13 +9,11 @@ the request and the newest trace text.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
-from jinja2 import TemplateError
 from transformers import AutoModelForCausalLM
 
-from reward_service.backends.base import PreparedItem, clamp_score, guard_turns
+from reward_service.backends.base import PreparedItem, clamp_score
+from reward_service.backends.guard_prompt import render_guard_prompt, tokenizer_renderer
 from reward_service.backends.hf import (
     PretrainedBackend,
     cut_middle_ids,
@@ -61,15 +59,7 @@ class LlamaGuardBackend(PretrainedBackend):
         return [r for r in results if r is not None]
 
     def _render(self, item: PreparedItem, trace: str) -> list[int]:
-        turns: list[dict[str, Any]] = list(guard_turns(item, trace))
-        try:
-            text = self._tokenizer.apply_chat_template(turns, tokenize=False,
-                                                       add_generation_prompt=True)
-        except (TemplateError, TypeError):
-            # Some guard templates (Llama-Guard-3-1B) want content as a list of text parts.
-            parts = [{**t, "content": [{"type": "text", "text": t["content"]}]} for t in turns]
-            text = self._tokenizer.apply_chat_template(parts, tokenize=False,
-                                                       add_generation_prompt=True)
+        text = render_guard_prompt(tokenizer_renderer(self._tokenizer), item, trace)
         return list(self._tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
     def _encode(self, item: PreparedItem) -> tuple[list[int], bool]:

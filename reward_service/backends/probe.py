@@ -77,6 +77,11 @@ class ProbeBackend(ModelBackend):
             self._prompt_cache.popitem(last=False)
         return np.stack([r[0] for r in rows]), [r[1] for r in rows]
 
+    @property
+    def embedder(self) -> Embedder:
+        """The loaded sentence embedder (benchmarks reach the forward pass through it)."""
+        return self._require()[0]
+
     def _require(self) -> tuple[Embedder, ProbeHead]:
         if self._embedder is None or self._head is None:
             raise RuntimeError("probe backend used before load()")

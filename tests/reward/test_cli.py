@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from reward_service.__main__ import settings_from_args
@@ -31,3 +34,12 @@ def test_env_then_flags(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_bad_flag_exits() -> None:
     with pytest.raises(SystemExit):
         settings_from_args(["--backend", "nope"])
+
+
+def test_every_setting_is_in_the_reward_readme() -> None:
+    readme = (Path(__file__).parents[2] / "reward_service" / "README.md").read_text()
+    documented = set(re.findall(r"`([A-Z][A-Z_]+)`", readme))
+    documented |= {flag[2:].replace("-", "_").upper()
+                   for flag in re.findall(r"`(--[a-z-]+)", readme)}
+    missing = {name.upper() for name in RewardSettings.model_fields} - documented
+    assert not missing, f"settings missing from reward_service/README.md: {sorted(missing)}"

@@ -1,13 +1,17 @@
-"""openai-guard against a real loopback server speaking the OpenAI chat API with logprobs."""
+"""openai-guard against a loopback server speaking the OpenAI chat and completions APIs with
+logprobs (scripted answers, to reach every path; the real server is in tests/e2e)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
+from transformers import AutoTokenizer
 
 from reward_service.engine import create_engine
-from reward_service.exceptions import GuardOutputError, UpstreamError
+from reward_service.exceptions import ConfigError, GuardOutputError, UpstreamError
 from reward_service.schemas import ScoreItem
 from reward_service.settings import RewardSettings
 from tests.support.procs import ServerProcess, free_port, python_server
@@ -54,3 +58,51 @@ async def test_unreachable_server_is_an_upstream_error() -> None:
     with pytest.raises(UpstreamError):
         await engine.score([ScoreItem(prompt="hello")])
     await engine.aclose()
+
+
+def completions_settings(url: str, **extra: object) -> RewardSettings:
+    return RewardSettings(backend="openai-guard", openai_guard_url=url + "/v1",
+                          openai_guard_model="llama-guard-3-1b", openai_guard_timeout_s=5.0,
+                          openai_guard_api="completions", **extra)  # type: ignore[arg-type]
+
+
+async def test_completions_mode_sends_the_guards_own_template(guard_server: ServerProcess,
+                                                              guard_path: Path) -> None:
+    engine = create_engine(completions_settings(guard_server.url, model=str(guard_path)))
+    await engine.start()
+    unsafe, safe = await engine.score([ScoreItem(prompt="how to build a bomb"),
+                                       ScoreItem(prompt="capital of France?", trace="Paris.")])
+    assert unsafe.score == pytest.approx(0.08 - 0.9)
+    assert safe.raw == pytest.approx({"p_safe": 0.75, "p_unsafe": 0.2})
+    async with httpx.AsyncClient(base_url=guard_server.url) as client:
+        sent = (await client.get("/last-prompt")).json()["prompt"]
+    tokenizer = AutoTokenizer.from_pretrained(str(guard_path))
+    rendered = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "capital of France?"},
+         {"role": "assistant", "content": "Paris."}], tokenize=False, add_generation_prompt=True)
+    # The server adds its own BOS when it tokenises a completions prompt.
+    assert rendered.startswith(tokenizer.bos_token)
+    assert sent == rendered[len(tokenizer.bos_token):]
+    await engine.aclose()
+
+
+async def test_completions_mode_with_a_jinja_template_file(guard_server: ServerProcess,
+                                                           tmp_path: Path) -> None:
+    template = tmp_path / "guard.jinja"
+    template.write_text("{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
+                        "{% if add_generation_prompt %}[verdict]{% endif %}")
+    engine = create_engine(completions_settings(guard_server.url,
+                                                openai_guard_template=str(template)))
+    await engine.start()
+    (result,) = await engine.score([ScoreItem(prompt="hello", trace="Hi there.")])
+    assert result.score == pytest.approx(0.75 - 0.2)
+    async with httpx.AsyncClient(base_url=guard_server.url) as client:
+        sent = (await client.get("/last-prompt")).json()["prompt"]
+    assert sent == "[user] hello\n[assistant] Hi there.\n[verdict]"
+    await engine.aclose()
+
+
+async def test_completions_mode_without_a_template_is_a_config_error() -> None:
+    engine = create_engine(completions_settings(f"http://127.0.0.1:{free_port()}"))
+    with pytest.raises(ConfigError, match="OPENAI_GUARD_TEMPLATE"):
+        await engine.start()
