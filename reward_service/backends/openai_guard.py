@@ -111,8 +111,8 @@ class OpenAIGuardBackend(RemoteBackend):
         try:
             text = render_guard_prompt(self._render, item)
         except Exception as exc:  # jinja raises many kinds, TemplateError among them
-            raise ScoringError(f"the guard's chat template cannot render this item: {exc}") \
-                from exc
+            message = f"the guard's chat template cannot render this item: {exc}"
+            raise ScoringError(message) from exc
         return text[len(self._bos):] if self._bos and text.startswith(self._bos) else text
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:

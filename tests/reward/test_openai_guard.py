@@ -11,7 +11,7 @@ import pytest
 from transformers import AutoTokenizer
 
 from reward_service.engine import create_engine
-from reward_service.exceptions import ConfigError, GuardOutputError, UpstreamError
+from reward_service.exceptions import ConfigError, GuardOutputError, ScoringError, UpstreamError
 from reward_service.schemas import ScoreItem
 from reward_service.settings import RewardSettings
 from tests.support.procs import ServerProcess, free_port, python_server
@@ -106,3 +106,18 @@ async def test_completions_mode_without_a_template_is_a_config_error() -> None:
     engine = create_engine(completions_settings(f"http://127.0.0.1:{free_port()}"))
     with pytest.raises(ConfigError, match="OPENAI_GUARD_TEMPLATE"):
         await engine.start()
+
+
+async def test_a_template_that_cannot_render_fails_only_its_call(guard_server: ServerProcess,
+                                                                 tmp_path: Path) -> None:
+    template = tmp_path / "strict.jinja"
+    template.write_text("{% if messages | length > 1 %}{{ raise_exception('one turn only') }}"
+                        "{% endif %}{{ messages[0]['content'] }}")
+    engine = create_engine(completions_settings(guard_server.url,
+                                                openai_guard_template=str(template)))
+    await engine.start()
+    with pytest.raises(ScoringError, match="one turn only"):
+        await engine.score([ScoreItem(prompt="hello", trace="Hi there.")])
+    (ok,) = await engine.score([ScoreItem(prompt="hello")])
+    assert ok.score == pytest.approx(0.75 - 0.2)
+    await engine.aclose()
