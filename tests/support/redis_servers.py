@@ -105,19 +105,24 @@ def redis_cluster(nodes: int = 3) -> Iterator[list[int]]:
             for other in servers[1:]:
                 client.execute_command("CLUSTER MEET", "127.0.0.1", other.port)
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with redis.Redis(port=servers[0].port, decode_responses=True) as client:
-                info = client.cluster("INFO")
-            if info["cluster_state"] == "ok" and int(info["cluster_known_nodes"]) == nodes:
-                break
+        # Every node must see the whole cluster: gossip reaches them one by one, and a client
+        # that starts from a node still missing a peer's slots refuses the cluster.
+        while not all(_converged(server.port, nodes) for server in servers):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the test cluster did not converge")
             time.sleep(0.1)
-        else:
-            raise RuntimeError("the test cluster did not converge")
         yield [server.port for server in servers]
     finally:
         for server in servers:
             server.stop()
             shutil.rmtree(server.dir, ignore_errors=True)
+
+
+def _converged(port: int, nodes: int) -> bool:
+    with redis.Redis(port=port, decode_responses=True) as client:
+        info = client.cluster("INFO")
+    return (info["cluster_state"] == "ok" and int(info["cluster_known_nodes"]) == nodes
+            and int(info["cluster_slots_assigned"]) == 16384)
 
 
 def _cluster_port() -> int:
