@@ -282,6 +282,12 @@ def final_stage(instructions: list[Instruction]) -> list[Instruction]:
     return instructions[starts[-1]:]
 
 
+def image_env(service: str, *, model_id: str = "") -> dict[str, str]:
+    """The environment a service's image sets, built with `--build-arg MODEL_ID=model_id`."""
+    stage = final_stage(dockerfile_instructions(DOCKERFILES[service]))
+    return dockerfile_env(stage, {"MODEL_ID": model_id})
+
+
 def exec_form(args: str) -> list[str]:
     """The argv of an exec-form ENTRYPOINT / CMD (a JSON list); shell form is split like sh."""
     args = args.strip()

@@ -14,12 +14,9 @@ import yaml
 
 from reward_service.probe_head import default_head_path
 from tests.deploy.deployfiles import (
-    DOCKERFILES,
     container_env,
-    dockerfile_env,
-    dockerfile_instructions,
     entrypoint,
-    final_stage,
+    image_env,
     load_compose,
     load_env_example,
     load_manifests,
@@ -29,11 +26,6 @@ from tests.deploy.deployfiles import (
 from tests.support.procs import ServerProcess, free_port
 
 pytestmark = pytest.mark.e2e
-
-
-def _image_env(service: str) -> dict[str, str]:
-    return dockerfile_env(final_stage(dockerfile_instructions(DOCKERFILES[service])),
-                          {"MODEL_ID": ""})
 
 
 def _argv(service: str, port: int) -> list[str]:
@@ -60,7 +52,7 @@ def test_proxy_boots_from_the_kubernetes_settings(tmp_path: Path, scripted_upstr
         SAFETHINK_LOG_LEVEL="warning",
     )
     port = free_port()
-    with ServerProcess(_argv("proxy", port), port, env={**_image_env("proxy"), **env}) as proxy:
+    with ServerProcess(_argv("proxy", port), port, env={**image_env("proxy"), **env}) as proxy:
         ready = httpx.get(proxy.url + "/readyz", timeout=10)
         assert ready.status_code == 200, ready.text
         body = ready.json()
@@ -77,7 +69,7 @@ def test_cpu_reward_service_boots_from_the_compose_settings() -> None:
     env = service_environment(load_compose()["services"]["reward-cpu"],
                               load_env_example().values)
     port = free_port()
-    with ServerProcess(_argv("reward", port), port, env={**_image_env("reward"), **env},
+    with ServerProcess(_argv("reward", port), port, env={**image_env("reward"), **env},
                        ready_path="/readyz", ready_timeout=120) as reward:
         ready = httpx.get(reward.url + "/readyz", timeout=10)
         assert ready.status_code == 200, ready.text

@@ -20,9 +20,7 @@ from reward_service.settings import RewardSettings
 from tests.deploy.deployfiles import (
     DOCKERFILES,
     container_env,
-    dockerfile_env,
-    dockerfile_instructions,
-    final_stage,
+    image_env,
     load_compose,
     load_env_example,
     load_manifests,
@@ -115,8 +113,8 @@ def test_kubernetes_container_environment_loads(load_settings: Any, manifest: An
     if service is None:
         assert unknown_variables("other", env) == [], f"{manifest}: SafeThink settings given"
         return
-    image_env = _image_env(service, model_id="")
-    settings = load_settings(service, {**image_env, **env}, files)
+    from_image = image_env(service)
+    settings = load_settings(service, {**from_image, **env}, files)
     if service == "proxy":
         assert isinstance(settings, Settings)
         assert settings.store.startswith("redis://")
@@ -159,7 +157,7 @@ def test_compose_service_environment_loads(load_settings: Any, name: str, variab
         assert unknown_variables("other", env) == [], f"{name}: SafeThink settings given"
         return
     model_id = SERVICES[name].get("build", {}).get("args", {}).get("MODEL_ID", "")
-    load_settings(service, {**_image_env(service, model_id=str(model_id)), **env})
+    load_settings(service, {**image_env(service, model_id=str(model_id)), **env})
 
 
 def test_env_example_variables_are_settings(load_settings: Any) -> None:
@@ -180,15 +178,10 @@ def test_env_example_variables_are_settings(load_settings: Any) -> None:
 
 # --- images ----------------------------------------------------------------------------------
 
-def _image_env(service: str, *, model_id: str) -> dict[str, str]:
-    stage = final_stage(dockerfile_instructions(DOCKERFILES[service]))
-    return dockerfile_env(stage, {"MODEL_ID": model_id})
-
-
 @pytest.mark.parametrize("model_id", ["", "meta-llama/Llama-Guard-3-8B"])
 @pytest.mark.parametrize("service", list(DOCKERFILES))
 def test_image_environment_loads(load_settings: Any, service: str, model_id: str) -> None:
-    settings = load_settings(service, _image_env(service, model_id=model_id))
+    settings = load_settings(service, image_env(service, model_id=model_id))
     if isinstance(settings, Settings):
         # The proxy image has no torch: it must never default to the embedded scorer.
         assert settings.reward != "embedded"

@@ -72,6 +72,12 @@ def completions_settings(url: str, **extra: object) -> RewardSettings:
                           openai_guard_api="completions", **extra)  # type: ignore[arg-type]
 
 
+def template_settings(server: ServerProcess, path: Path, template: str) -> RewardSettings:
+    """Completions mode with `template` as the guard's Jinja file, written to `path`."""
+    path.write_text(template)
+    return completions_settings(server.url, openai_guard_template=str(path))
+
+
 async def last_prompt(server: ServerProcess) -> str:
     async with httpx.AsyncClient(base_url=server.url) as client:
         return str((await client.get("/last-prompt")).json()["prompt"])
@@ -96,11 +102,10 @@ async def test_completions_mode_sends_the_guards_own_template(guard_server: Serv
 
 async def test_completions_mode_with_a_jinja_template_file(guard_server: ServerProcess,
                                                            tmp_path: Path) -> None:
-    template = tmp_path / "guard.jinja"
-    template.write_text("{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
-                        "{% if add_generation_prompt %}[verdict]{% endif %}")
-    async with running(completions_settings(guard_server.url,
-                                            openai_guard_template=str(template))) as engine:
+    template = ("{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
+                "{% if add_generation_prompt %}[verdict]{% endif %}")
+    async with running(template_settings(guard_server, tmp_path / "guard.jinja",
+                                         template)) as engine:
         (result,) = await engine.score([ScoreItem(prompt="hello", trace="Hi there.")])
         sent = await last_prompt(guard_server)
     assert result.score == pytest.approx(0.75 - 0.2)
@@ -116,11 +121,10 @@ async def test_completions_mode_without_a_template_is_a_config_error() -> None:
 
 async def test_a_template_that_cannot_render_fails_only_its_call(guard_server: ServerProcess,
                                                                  tmp_path: Path) -> None:
-    template = tmp_path / "strict.jinja"
-    template.write_text("{% if messages | length > 1 %}{{ raise_exception('one turn only') }}"
-                        "{% endif %}{{ messages[0]['content'] }}")
-    async with running(completions_settings(guard_server.url,
-                                            openai_guard_template=str(template))) as engine:
+    template = ("{% if messages | length > 1 %}{{ raise_exception('one turn only') }}"
+                "{% endif %}{{ messages[0]['content'] }}")
+    async with running(template_settings(guard_server, tmp_path / "strict.jinja",
+                                         template)) as engine:
         with pytest.raises(ScoringError, match="one turn only"):
             await engine.score([ScoreItem(prompt="hello", trace="Hi there.")])
         (ok,) = await engine.score([ScoreItem(prompt="hello")])
