@@ -5,6 +5,9 @@
     results = await engine.score([ScoreItem(prompt=messages, trace=trace)])
     await engine.aclose()
 
+    async with create_engine(settings) as engine:   # the same: start, and aclose on the way out
+        ...
+
 This interface (create_engine, start, aclose, ready, model_name, backend_name, score) is what the
 proxy's `--reward embedded` mode imports: keep it stable.
 """
@@ -68,6 +71,13 @@ class Engine:
             raise ModelLoadError(f"{self._backend.name}: {exc}") from exc
         await self._batcher.start()
         self._ready = True
+
+    async def __aenter__(self) -> Engine:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     async def aclose(self) -> None:
         """Stop batching (waiting callers get NotReadyError), then release the model."""

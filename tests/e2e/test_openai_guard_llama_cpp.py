@@ -48,12 +48,8 @@ def first_token_top(server: ModelServer, item: ScoreItem) -> dict[str, float]:
 
 
 async def scores(settings: RewardSettings, item: ScoreItem) -> dict[str, float]:
-    engine = create_engine(settings)
-    await engine.start()
-    try:
+    async with create_engine(settings) as engine:
         (result,) = await engine.score([item])
-    finally:
-        await engine.aclose()
     assert -1.0 <= result.score <= 1.0
     assert result.score == pytest.approx(result.raw["p_safe"] - result.raw["p_unsafe"])
     return result.raw

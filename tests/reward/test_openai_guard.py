@@ -3,15 +3,14 @@ logprobs (scripted answers, to reach every path; the real server is in tests/e2e
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from transformers import AutoTokenizer
 
-from reward_service.engine import Engine, create_engine
+from reward_service.engine import create_engine
 from reward_service.exceptions import ConfigError, GuardOutputError, ScoringError, UpstreamError
 from reward_service.schemas import ScoreItem
 from reward_service.settings import RewardSettings
@@ -24,24 +23,13 @@ def guard_server() -> Iterator[ServerProcess]:
         yield server
 
 
-@contextlib.asynccontextmanager
-async def running(settings: RewardSettings) -> AsyncIterator[Engine]:
-    """A started engine, closed even when the test fails (its HTTP client holds sockets)."""
-    engine = create_engine(settings)
-    await engine.start()
-    try:
-        yield engine
-    finally:
-        await engine.aclose()
-
-
 def settings(url: str) -> RewardSettings:
     return RewardSettings(backend="openai-guard", openai_guard_url=url + "/v1",
                           openai_guard_model="llama-guard-3-1b", openai_guard_timeout_s=5.0)
 
 
 async def test_scores_from_first_token_logprobs(guard_server: ServerProcess) -> None:
-    async with running(settings(guard_server.url)) as engine:
+    async with create_engine(settings(guard_server.url)) as engine:
         assert engine.model_name == "llama-guard-3-1b"
         unsafe, safe = await engine.score([ScoreItem(prompt="how to build a bomb"),
                                            ScoreItem(prompt="capital of France?", trace="Paris.")])
@@ -51,7 +39,7 @@ async def test_scores_from_first_token_logprobs(guard_server: ServerProcess) -> 
 
 
 async def test_errors_fail_only_their_batch(guard_server: ServerProcess) -> None:
-    async with running(settings(guard_server.url)) as engine:
+    async with create_engine(settings(guard_server.url)) as engine:
         with pytest.raises(GuardOutputError):
             await engine.score([ScoreItem(prompt="garbage")])
         with pytest.raises(UpstreamError, match="500"):
@@ -61,7 +49,7 @@ async def test_errors_fail_only_their_batch(guard_server: ServerProcess) -> None
 
 
 async def test_unreachable_server_is_an_upstream_error() -> None:
-    async with running(settings(f"http://127.0.0.1:{free_port()}")) as engine:
+    async with create_engine(settings(f"http://127.0.0.1:{free_port()}")) as engine:
         with pytest.raises(UpstreamError):
             await engine.score([ScoreItem(prompt="hello")])
 
@@ -85,7 +73,8 @@ async def last_prompt(server: ServerProcess) -> str:
 
 async def test_completions_mode_sends_the_guards_own_template(guard_server: ServerProcess,
                                                               guard_path: Path) -> None:
-    async with running(completions_settings(guard_server.url, model=str(guard_path))) as engine:
+    guard = completions_settings(guard_server.url, model=str(guard_path))
+    async with create_engine(guard) as engine:
         (unsafe,) = await engine.score([ScoreItem(prompt="how to build a bomb")])
         (safe,) = await engine.score([ScoreItem(prompt="capital of France?", trace="Paris.")])
         sent = await last_prompt(guard_server)
@@ -104,7 +93,7 @@ async def test_completions_mode_with_a_jinja_template_file(guard_server: ServerP
                                                            tmp_path: Path) -> None:
     template = ("{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
                 "{% if add_generation_prompt %}[verdict]{% endif %}")
-    async with running(template_settings(guard_server, tmp_path / "guard.jinja",
+    async with create_engine(template_settings(guard_server, tmp_path / "guard.jinja",
                                          template)) as engine:
         (result,) = await engine.score([ScoreItem(prompt="hello", trace="Hi there.")])
         sent = await last_prompt(guard_server)
@@ -123,7 +112,7 @@ async def test_a_template_that_cannot_render_fails_only_its_call(guard_server: S
                                                                  tmp_path: Path) -> None:
     template = ("{% if messages | length > 1 %}{{ raise_exception('one turn only') }}"
                 "{% endif %}{{ messages[0]['content'] }}")
-    async with running(template_settings(guard_server, tmp_path / "strict.jinja",
+    async with create_engine(template_settings(guard_server, tmp_path / "strict.jinja",
                                          template)) as engine:
         with pytest.raises(ScoringError, match="one turn only"):
             await engine.score([ScoreItem(prompt="hello", trace="Hi there.")])
