@@ -81,6 +81,7 @@ class Continuer:
         self.templates = templates
         # What ``auto`` learned about this upstream, shared by all requests of the app.
         self.learned = learned
+        self._prompt: tuple[dict[str, Any], str] | None = None  # (body, its rendered prompt)
 
     def mode(self) -> CallKind:
         if self.settings.continuation != "auto":
@@ -124,8 +125,7 @@ class Continuer:
         return self._streaming(body, call.attempt)
 
     async def completions_body(self, call: Call) -> dict[str, Any]:
-        template = await self.templates.get(call.body["model"])
-        prompt = template.render(text_only(call.body["messages"]), call.body.get("tools"))
+        prompt = await self._rendered(call.body)
         prefill = call.prefill
         opener = self.settings.think_open
         # Templates of R1-style models open the thinking block in the generation prompt.
@@ -136,6 +136,14 @@ class Continuer:
             body["max_tokens"] = call.body["max_completion_tokens"]
         body["prompt"] = prompt + prefill
         return self._streaming(body, call.attempt)
+
+    async def _rendered(self, body: dict[str, Any]) -> str:
+        """The conversation through the chat template, rendered once for all of a request's
+        calls (every resample of a request shares its body)."""
+        if self._prompt is None or self._prompt[0] is not body:
+            template = await self.templates.get(body["model"])
+            self._prompt = (body, template.render(text_only(body["messages"]), body.get("tools")))
+        return self._prompt[1]
 
     def _streaming(self, body: dict[str, Any], attempt: int) -> dict[str, Any]:
         body["stream"] = True

@@ -94,7 +94,7 @@ async def assemble(
 ) -> dict[str, Any]:
     """A whole ChatCompletion from the events (non-streaming requests)."""
     shaper = _Shaper(engine)
-    fields: dict[str, str] = {}
+    fields: dict[str, list[str]] = {}  # text fields in parts, joined once at the end
     tool_calls: dict[int, dict[str, Any]] = {}
     extra: dict[str, Any] = {}
     async for batch in batches:
@@ -104,11 +104,12 @@ async def assemble(
                 if key == "tool_calls":
                     _merge_tool_calls(tool_calls, value)
                 elif isinstance(value, str) and key != "role":
-                    fields[key] = fields.get(key, "") + value
+                    fields.setdefault(key, []).append(value)
                 elif key != "role":
                     extra[key] = value
-    message: dict[str, Any] = {"role": "assistant", "content": fields.pop("content", None)}
-    message.update(fields)
+    text = {key: "".join(parts) for key, parts in fields.items()}
+    message: dict[str, Any] = {"role": "assistant", "content": text.pop("content", None)}
+    message.update(text)
     message.update(extra)
     if tool_calls:
         message["tool_calls"] = [tool_calls[i] for i in sorted(tool_calls)]

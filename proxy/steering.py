@@ -73,7 +73,9 @@ class SteeringEngine:
         self.metrics = metrics
         self.shape: Shape | None = None
         self.mode: Literal["reasoning", "content"] | None = None
-        self.trace = ""  # z: the accepted monitored text
+        # z, the accepted monitored text, in parts: text is added with every released chunk and
+        # read only when a step is scored or resampled, so it is joined then, not per chunk.
+        self._trace: list[str] = []
         self.usage: Usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
         self.finish_reason: str | None = None
         self.error: SafeThinkError | None = None  # set when a stream ended in an error event
@@ -108,14 +110,25 @@ class SteeringEngine:
                 return
             call, state, lead = self._resample(call)
 
+    @property
+    def trace(self) -> str:
+        """z: the accepted monitored text."""
+        if len(self._trace) > 1:
+            self._trace[:] = ["".join(self._trace)]
+        return self._trace[0] if self._trace else ""
+
+    def extend_trace(self, text: str) -> None:
+        self._trace.append(text)
+
     def _resample(self, call: Call) -> tuple[Call, str, str]:
         prefix = self.plan.steering_prefix
+        trace = self.trace
         if self.mode == "content":
-            prefill, state = self.side.prefill + self.trace + prefix, "answer"
+            prefill, state = self.side.prefill + trace + prefix, "answer"
         else:
             opener = self.side.prefill or self.settings.think_open
-            glue = "" if opener.endswith("\n") or self.trace[:1].isspace() else "\n"
-            prefill, state = opener + glue + self.trace + prefix, "think"
+            glue = "" if opener.endswith("\n") or trace[:1].isspace() else "\n"
+            prefill, state = opener + glue + trace + prefix, "think"
         return Call(call.body, prefill, call.attempt + 1), state, prefix
 
     # -- decisions, called by _Call ------------------------------------------------------
@@ -168,7 +181,7 @@ class SteeringEngine:
         return self._accept(step)
 
     def _accept(self, step: _Step) -> bool:
-        self.trace += step.text
+        self.extend_trace(step.text)
         self._accepted_steps += 1
         self._resamples_used = 0
         return True
@@ -334,7 +347,7 @@ class _Call:
     def _release_text(self, text: str) -> None:
         # Text past the guarded steps is in the trace the moment it reaches the client.
         if not self.queue and not self.scoring:
-            self.engine.trace += text
+            self.engine.extend_trace(text)
         self._release(self._event(text))
 
     def _event(self, text: str) -> Event:
@@ -368,7 +381,7 @@ class _Call:
             event = self.queue.popleft()
             assert not isinstance(event, _Step)
             if isinstance(event, (Reasoning, Content)) and _is_monitored(event, self.engine):
-                self.engine.trace += event.text
+                self.engine.extend_trace(event.text)
             self.out.append(event)
 
 
