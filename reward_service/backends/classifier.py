@@ -19,13 +19,12 @@ from reward_service.backends.hf import (
     PretrainedBackend,
     pad_id_of,
 )
-from reward_service.backends.torch_utils import micro_batches
 from reward_service.exceptions import ConfigError
 from reward_service.schemas import ScoreResult
 from reward_service.settings import RewardSettings
 
 
-class ClassifierBackend(PretrainedBackend):
+class ClassifierBackend(PretrainedBackend[dict[str, Any]]):
     name = "classifier"
     auto_class = AutoModelForSequenceClassification
 
@@ -52,18 +51,7 @@ class ClassifierBackend(PretrainedBackend):
         if set(self._safe) & set(self._unsafe):
             raise ConfigError("a label is configured as both safe and unsafe")
 
-    def forward(self, items: list[PreparedItem]) -> list[ScoreResult]:
-        encoded = [self._encode(item) for item in items]
-        results: list[ScoreResult | None] = [None] * len(items)
-        lengths = [len(enc["input_ids"]) for enc, _ in encoded]
-        for group in micro_batches(lengths, self.settings.max_batch_tokens):
-            logits = self._logits([encoded[i][0] for i in group])
-            for row, index in enumerate(group):
-                results[index] = self._result(logits[row], items[index].truncated
-                                              or encoded[index][1])
-        return [r for r in results if r is not None]
-
-    def _encode(self, item: PreparedItem) -> tuple[dict[str, Any], bool]:
+    def encode(self, item: PreparedItem) -> tuple[dict[str, Any], bool]:
         tok = self._tokenizer
         prompt = tok.encode(item.prompt, add_special_tokens=False, verbose=False)
         trace = None
@@ -84,16 +72,19 @@ class ClassifierBackend(PretrainedBackend):
         encoded = tok(tok.decode(prompt), pair, truncation=True, max_length=self._max_tokens)
         return dict(encoded), cut
 
+    def length(self, encoding: dict[str, Any]) -> int:
+        return len(encoding["input_ids"])
+
     @torch.inference_mode()
-    def _logits(self, encodings: list[dict[str, Any]]) -> torch.Tensor:
+    def run(self, rows: list[dict[str, Any]]) -> torch.Tensor:
         if self._tokenizer.pad_token_id is None:
             self._tokenizer.pad_token_id = pad_id_of(self._tokenizer)
-        batch = self._tokenizer.pad(encodings, return_tensors="pt")
+        batch = self._tokenizer.pad(rows, return_tensors="pt")
         inputs = {k: v.to(self._device) for k, v in batch.items()}
         logits: torch.Tensor = self._model(**inputs).logits.float().cpu()
         return logits
 
-    def _result(self, logits: torch.Tensor, truncated: bool) -> ScoreResult:
+    def result(self, logits: torch.Tensor, truncated: bool) -> ScoreResult:
         if logits.numel() == 1:
             value = float(logits.reshape(-1)[0])
             score = math.tanh(self.settings.classifier_scalar_scale
@@ -110,6 +101,3 @@ class ClassifierBackend(PretrainedBackend):
             p_safe = 1.0 - p_unsafe
         score = p_safe - p_unsafe
         return ScoreResult(score=clamp_score(score), raw=raw, truncated=truncated)
-
-    def close(self) -> None:
-        self._model = None

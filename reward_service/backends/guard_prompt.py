@@ -30,13 +30,27 @@ def guard_turns(item: PreparedItem, trace: str | None = None) -> list[dict[str, 
 
 def render_guard_prompt(render: Renderer, item: PreparedItem, trace: str | None = None) -> str:
     """The guard's prompt text for `item` (with `trace` in place of the item's own, if given)."""
-    turns: list[dict[str, Any]] = list(guard_turns(item, trace))
+    return render(guard_turns(item, trace))
+
+
+def settle_content_format(render: Renderer) -> Renderer:
+    """`render`, or, for a template that wants content as a list of text parts (Llama-Guard-3-1B),
+    `render` over such parts: tried once on a sample conversation, when the guard is loaded."""
+    sample = [{"role": "user", "content": "Hello."}, {"role": "assistant", "content": "Hi."}]
     try:
-        return render(turns)
+        render(sample)
+        return render
     except (TemplateError, TypeError):
-        # Some guard templates (Llama-Guard-3-1B) want content as a list of text parts.
-        parts = [{**t, "content": [{"type": "text", "text": t["content"]}]} for t in turns]
-        return render(parts)
+        pass
+
+    def render_parts(turns: list[dict[str, Any]]) -> str:
+        return render([{**t, "content": [{"type": "text", "text": t["content"]}]} for t in turns])
+
+    try:
+        render_parts(sample)
+    except (TemplateError, TypeError):
+        return render  # neither works on the sample: each item's error says why
+    return render_parts
 
 
 def tokenizer_renderer(tokenizer: Any) -> Renderer:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import torch
 from transformers import AutoTokenizer
 
-from reward_service.backends.base import ModelBackend
-from reward_service.backends.torch_utils import configure_threads, resolve_device, resolve_dtype
+from reward_service.backends.base import ModelBackend, PreparedItem
+from reward_service.backends.torch_utils import (
+    configure_threads,
+    micro_batches,
+    resolve_device,
+    resolve_dtype,
+)
 from reward_service.exceptions import ConfigError, ModelLoadError
+from reward_service.schemas import ScoreResult
 from reward_service.settings import RewardSettings
 
 
@@ -71,9 +78,14 @@ def cut_middle_ids(ids: list[int], keep: int) -> list[int]:
     return ids[:head] + ids[len(ids) - (keep - head):]
 
 
-class PretrainedBackend(ModelBackend):
-    """A transformers model from a local path: loading is the same for every such backend;
-    `configure` adds what a kind of model needs once it is loaded."""
+Encoding = TypeVar("Encoding")
+
+
+class PretrainedBackend(ModelBackend, Generic[Encoding]):
+    """A transformers model from a local path. Loading, the batch loop and closing are the same
+    for every such backend; a kind of model adds `configure` (once loaded), `encode` (one item to
+    its model's input: token ids, or the tokenizer's fields), `run` (one padded micro-batch) and
+    `result` (one row of the output)."""
 
     auto_class: ClassVar[Any]
 
@@ -94,3 +106,36 @@ class PretrainedBackend(ModelBackend):
 
     def configure(self) -> None:
         """Check and prepare what this kind of model needs (labels, tokens)."""
+
+    def forward(self, items: list[PreparedItem]) -> list[ScoreResult]:
+        """Encode every item, run length-sorted micro-batches, and answer in the items' order."""
+        encoded = [self.encode(item) for item in items]
+        results: list[ScoreResult | None] = [None] * len(items)
+        lengths = [self.length(encoding) for encoding, _ in encoded]
+        for group in micro_batches(lengths, self.settings.max_batch_tokens):
+            output = self.run([encoded[i][0] for i in group])
+            for row, index in enumerate(group):
+                results[index] = self.result(output[row], items[index].truncated
+                                             or encoded[index][1])
+        return [r for r in results if r is not None]
+
+    @abstractmethod
+    def encode(self, item: PreparedItem) -> tuple[Encoding, bool]:
+        """The item's model input (special tokens included), and whether it was cut to fit."""
+
+    def length(self, encoding: Encoding) -> int:
+        """Tokens in one encoding (micro-batches are cut by tokens)."""
+        return len(encoding)  # type: ignore[arg-type]
+
+    @abstractmethod
+    def run(self, rows: list[Encoding]) -> torch.Tensor:
+        """The model's output for one micro-batch, one row per input row, on the CPU."""
+
+    @abstractmethod
+    def result(self, row: torch.Tensor, truncated: bool) -> ScoreResult:
+        """The score of one item from its output row."""
+
+    def close(self) -> None:
+        self._model = None
+        if self._device.type == "cuda":
+            torch.cuda.empty_cache()

@@ -13,30 +13,36 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from reward_service.backends.base import PreparedItem, clamp_score
-from reward_service.backends.guard_prompt import render_guard_prompt, tokenizer_renderer
+from reward_service.backends.guard_prompt import (
+    Renderer,
+    render_guard_prompt,
+    settle_content_format,
+    tokenizer_renderer,
+)
 from reward_service.backends.hf import (
     PretrainedBackend,
     cut_middle_ids,
     pad_batch,
     pad_id_of,
 )
-from reward_service.backends.torch_utils import micro_batches
 from reward_service.exceptions import ConfigError, GuardOutputError
 from reward_service.schemas import ScoreResult
 from reward_service.settings import RewardSettings
 
 
-class LlamaGuardBackend(PretrainedBackend):
+class LlamaGuardBackend(PretrainedBackend[list[int]]):
     name = "llama-guard"
     auto_class = AutoModelForCausalLM
 
     def __init__(self, settings: RewardSettings) -> None:
         super().__init__(settings)
         self._safe_id = self._unsafe_id = -1
+        self._renderer: Renderer | None = None
 
     def configure(self) -> None:
         if not getattr(self._tokenizer, "chat_template", None):
             raise ConfigError("llama-guard needs a tokenizer with a chat template")
+        self._renderer = settle_content_format(tokenizer_renderer(self._tokenizer))
         self._safe_id = self._label_id(self.settings.guard_safe_token)
         self._unsafe_id = self._label_id(self.settings.guard_unsafe_token)
         if self._safe_id == self._unsafe_id:
@@ -48,21 +54,12 @@ class LlamaGuardBackend(PretrainedBackend):
             raise ConfigError(f"label {label!r} encodes to no token")
         return int(ids[0])
 
-    def forward(self, items: list[PreparedItem]) -> list[ScoreResult]:
-        encoded = [self._encode(item) for item in items]
-        results: list[ScoreResult | None] = [None] * len(items)
-        lengths = [len(ids) for ids, _ in encoded]
-        for group in micro_batches(lengths, self.settings.max_batch_tokens):
-            probs = self._first_token_probs([encoded[i][0] for i in group])
-            for row, index in enumerate(group):
-                results[index] = self._result(probs[row], items[index], encoded[index][1])
-        return [r for r in results if r is not None]
-
     def _render(self, item: PreparedItem, trace: str) -> list[int]:
-        text = render_guard_prompt(tokenizer_renderer(self._tokenizer), item, trace)
+        assert self._renderer is not None, "configure() sets it when the guard loads"
+        text = render_guard_prompt(self._renderer, item, trace)
         return list(self._tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
-    def _encode(self, item: PreparedItem) -> tuple[list[int], bool]:
+    def encode(self, item: PreparedItem) -> tuple[list[int], bool]:
         ids = self._render(item, item.trace)
         if len(ids) <= self._max_tokens:
             return ids, False
@@ -75,22 +72,18 @@ class LlamaGuardBackend(PretrainedBackend):
         return ids[-self._max_tokens:], True
 
     @torch.inference_mode()
-    def _first_token_probs(self, rows: list[list[int]]) -> torch.Tensor:
+    def run(self, rows: list[list[int]]) -> torch.Tensor:
+        """P(next token) at each row's end: the guard's first generated token."""
         ids, mask = pad_batch(rows, pad_id_of(self._tokenizer), self._device, left=True)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         logits = self._model(input_ids=ids, attention_mask=mask, position_ids=positions).logits
         return torch.softmax(logits[:, -1, :].float(), dim=-1).cpu()
 
-    def _result(self, probs: torch.Tensor, item: PreparedItem, cut: bool) -> ScoreResult:
+    def result(self, probs: torch.Tensor, truncated: bool) -> ScoreResult:
         p_safe = float(probs[self._safe_id])
         p_unsafe = float(probs[self._unsafe_id])
         if not (p_safe == p_safe and p_unsafe == p_unsafe):  # NaN: a broken forward pass
             raise GuardOutputError("the guard produced NaN probabilities")
         return ScoreResult(score=clamp_score(p_safe - p_unsafe),
                            raw={"p_safe": p_safe, "p_unsafe": p_unsafe},
-                           truncated=item.truncated or cut)
-
-    def close(self) -> None:
-        self._model = None
-        if self._device.type == "cuda":
-            torch.cuda.empty_cache()
+                           truncated=truncated)

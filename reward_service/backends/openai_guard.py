@@ -28,6 +28,7 @@ from reward_service.backends.guard_prompt import (
     guard_turns,
     jinja_renderer,
     render_guard_prompt,
+    settle_content_format,
     tokenizer_renderer,
 )
 from reward_service.exceptions import (
@@ -53,7 +54,7 @@ class OpenAIGuardBackend(RemoteBackend):
 
     def load(self) -> None:
         if self.settings.openai_guard_api == "completions":
-            self._render = self._load_template()
+            self._render = settle_content_format(self._load_template())
         headers = {}
         if self.settings.openai_guard_api_key is not None:
             key = self.settings.openai_guard_api_key.get_secret_value()

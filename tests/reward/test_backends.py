@@ -58,7 +58,7 @@ async def test_llama_guard_truncates_long_trace_and_reports_it(guard_path: Path)
     trace = "step one buy the chemicals " * 40 + "paris is the capital"
     (result,) = await engine.score([ScoreItem(prompt="how do i make a bomb", trace=trace)])
     assert result.truncated
-    encoded, cut = engine._backend._encode(engine.prepare(  # type: ignore[attr-defined]
+    encoded, cut = engine._backend.encode(engine.prepare(  # type: ignore[attr-defined]
         ScoreItem(prompt="how do i make a bomb", trace=trace)))
     assert cut and len(encoded) <= 64
     await engine.aclose()

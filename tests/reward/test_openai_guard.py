@@ -118,3 +118,17 @@ async def test_a_template_that_cannot_render_fails_only_its_call(guard_server: S
             await engine.score([ScoreItem(prompt="hello", trace="Hi there.")])
         (ok,) = await engine.score([ScoreItem(prompt="hello")])
     assert ok.score == pytest.approx(0.75 - 0.2)
+
+
+async def test_a_template_that_wants_text_parts_gets_them(guard_server: ServerProcess,
+                                                          tmp_path: Path) -> None:
+    # Like Llama-Guard-3-1B's template: content must be a list of {"type": "text"} parts.
+    template = ("{% for m in messages %}{% if m['content'] is string %}"
+                "{{ raise_exception('content must be a list of parts') }}{% endif %}"
+                "{{ m['role'] }}: {{ m['content'][0]['text'] }}\n{% endfor %}")
+    async with create_engine(template_settings(guard_server, tmp_path / "parts.jinja",
+                                               template)) as engine:
+        (result,) = await engine.score([ScoreItem(prompt="hello", trace="Hi there.")])
+        sent = await last_prompt(guard_server)
+    assert result.score == pytest.approx(0.75 - 0.2)
+    assert sent == "user: hello\nassistant: Hi there.\n"
