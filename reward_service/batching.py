@@ -63,10 +63,6 @@ class DynamicBatcher(Generic[T, R]):
     def running(self) -> bool:
         return self._running
 
-    @property
-    def queued(self) -> int:
-        return self._queue.qsize()
-
     async def start(self) -> None:
         if self._running:
             return

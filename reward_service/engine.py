@@ -42,11 +42,11 @@ class Engine:
         self._batcher: DynamicBatcher[PreparedItem, ScoreResult] = DynamicBatcher(
             self._forward, max_batch_size=settings.max_batch_size,
             max_wait_s=settings.max_wait_ms / 1000.0, concurrency=concurrency, observer=observer)
-        self._ready = False
 
     @property
     def ready(self) -> bool:
-        return self._ready
+        """Loaded and batching: the batcher starts only once the model has loaded."""
+        return self._batcher.running
 
     @property
     def model_name(self) -> str:
@@ -58,7 +58,7 @@ class Engine:
 
     async def start(self) -> None:
         """Load the model off the event loop, then start batching. Idempotent."""
-        if self._ready:
+        if self.ready:
             return
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reward-device")
         try:
@@ -70,7 +70,6 @@ class Engine:
             await self._shutdown_executor()
             raise ModelLoadError(f"{self._backend.name}: {exc}") from exc
         await self._batcher.start()
-        self._ready = True
 
     async def __aenter__(self) -> Engine:
         await self.start()
@@ -81,7 +80,6 @@ class Engine:
 
     async def aclose(self) -> None:
         """Stop batching (waiting callers get NotReadyError), then release the model."""
-        self._ready = False
         await self._batcher.stop()
         with contextlib.suppress(Exception):
             await self._backend.aclose()
@@ -93,7 +91,7 @@ class Engine:
 
     async def score(self, items: list[ScoreItem]) -> list[ScoreResult]:
         """Scores in [-1, 1] (positive = safe), one per item, in order."""
-        if not self._ready:
+        if not self.ready:
             raise NotReadyError("the reward engine is not started")
         return await self._batcher.submit_many([self.prepare(item) for item in items])
 

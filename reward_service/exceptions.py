@@ -4,10 +4,9 @@
     ├── ConfigError                  bad settings: unknown backend, missing model path, bad labels
     ├── ModelLoadError               the model or tokenizer could not be loaded
     ├── NotReadyError                score() before start() finished, or after aclose()
-    ├── ScoringError                 a forward pass failed (fails only its own batch)
-    │   ├── GuardOutputError         the guard answered, but not with a usable safe/unsafe token
-    │   └── UpstreamError            openai-guard: the serving engine failed or was unreachable
-    └── InvalidItemError             an item that cannot be scored (no text at all)
+    └── ScoringError                 a forward pass failed (fails only its own batch)
+        ├── GuardOutputError         the guard answered, but not with a usable safe/unsafe token
+        └── UpstreamError            openai-guard: the serving engine failed or was unreachable
 
 Errors from libraries (torch, transformers, httpx) are mapped to these at the boundary with
 `raise X from exc`, so the HTTP layer and the embedding proxy never see library types.
@@ -42,7 +41,3 @@ class GuardOutputError(ScoringError):
 
 class UpstreamError(ScoringError):
     """The OpenAI-compatible serving engine behind openai-guard failed."""
-
-
-class InvalidItemError(RewardError):
-    """An item that carries nothing to score."""

