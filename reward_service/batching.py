@@ -70,6 +70,13 @@ class DynamicBatcher(Generic[T, R]):
         self._workers = [asyncio.create_task(self._work(), name=f"batcher-worker-{i}")
                          for i in range(self._concurrency)]
 
+    async def __aenter__(self) -> DynamicBatcher[T, R]:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
     async def stop(self) -> None:
         """Cancel the workers, wait for them, and fail every caller still waiting."""
         self._running = False

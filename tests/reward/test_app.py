@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ async def wait_ready(client: httpx.AsyncClient) -> None:
         await asyncio.sleep(0.05)
 
 
+@contextlib.asynccontextmanager
 async def open_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -34,7 +36,7 @@ async def open_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture(scope="module")
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(RewardSettings(device="cpu", max_items=4, max_trace_chars=200))
-    async for c in open_client(app):
+    async with open_client(app) as c:
         assert (await c.get("/healthz")).status_code == 200
         await wait_ready(c)
         yield c
@@ -106,7 +108,7 @@ async def test_metrics_report_batches_and_items(client: httpx.AsyncClient) -> No
 
 async def test_readyz_is_503_when_the_model_cannot_load(tmp_path: Path) -> None:
     app = create_app(RewardSettings(backend="llama-guard", model=str(tmp_path / "missing")))
-    async for c in open_client(app):
+    async with open_client(app) as c:
         for _ in range(100):
             response = await c.get("/readyz")
             if response.json()["error"]:
@@ -140,7 +142,7 @@ def test_real_process_serves_scores() -> None:
 async def test_forward_failure_is_a_500_envelope_and_the_next_batch_works(
         monkeypatch: pytest.MonkeyPatch) -> None:
     app = create_app(RewardSettings(device="cpu"))
-    async for c in open_client(app):
+    async with open_client(app) as c:
         await wait_ready(c)
         backend = app.state.engine._backend
         real_forward = backend.forward

@@ -25,10 +25,9 @@ ITEMS = [
 ]
 
 
-async def started(**kwargs: object) -> Engine:
-    engine = create_engine(RewardSettings(device="cpu", **kwargs))  # type: ignore[arg-type]
-    await engine.start()
-    return engine
+def engine_for(**kwargs: object) -> Engine:
+    """An engine on the CPU; `async with` starts it and closes it, whatever the test does."""
+    return create_engine(RewardSettings(device="cpu", **kwargs))  # type: ignore[arg-type]
 
 
 async def assert_batch_equals_singles(engine: Engine) -> None:
@@ -41,81 +40,80 @@ async def assert_batch_equals_singles(engine: Engine) -> None:
 
 
 async def test_llama_guard_scores_from_first_token(guard_path: Path) -> None:
-    engine = await started(backend="llama-guard", model=str(guard_path))
-    assert engine.ready and engine.backend_name == "llama-guard"
-    results = await engine.score(ITEMS)
-    for r in results:
-        assert set(r.raw) == {"p_safe", "p_unsafe"}
-        assert r.score == pytest.approx(r.raw["p_safe"] - r.raw["p_unsafe"])
-        assert not r.truncated
-    await assert_batch_equals_singles(engine)
-    await engine.aclose()
+    async with engine_for(backend="llama-guard", model=str(guard_path)) as engine:
+        assert engine.ready and engine.backend_name == "llama-guard"
+        results = await engine.score(ITEMS)
+        for r in results:
+            assert set(r.raw) == {"p_safe", "p_unsafe"}
+            assert r.score == pytest.approx(r.raw["p_safe"] - r.raw["p_unsafe"])
+            assert not r.truncated
+        await assert_batch_equals_singles(engine)
     assert not engine.ready
 
 
 async def test_llama_guard_truncates_long_trace_and_reports_it(guard_path: Path) -> None:
-    engine = await started(backend="llama-guard", model=str(guard_path), max_input_tokens=64)
     trace = "step one buy the chemicals " * 40 + "paris is the capital"
-    (result,) = await engine.score([ScoreItem(prompt="how do i make a bomb", trace=trace)])
-    assert result.truncated
-    encoded, cut = engine._backend.encode(engine.prepare(  # type: ignore[attr-defined]
-        ScoreItem(prompt="how do i make a bomb", trace=trace)))
-    assert cut and len(encoded) <= 64
-    await engine.aclose()
+    async with engine_for(backend="llama-guard", model=str(guard_path),
+                          max_input_tokens=64) as engine:
+        (result,) = await engine.score([ScoreItem(prompt="how do i make a bomb", trace=trace)])
+        assert result.truncated
+        encoded, cut = engine._backend.encode(engine.prepare(  # type: ignore[attr-defined]
+            ScoreItem(prompt="how do i make a bomb", trace=trace)))
+        assert cut and len(encoded) <= 64
 
 
 async def test_llama_guard_needs_a_model_path() -> None:
     with pytest.raises(ConfigError):
-        await started(backend="llama-guard")
+        async with engine_for(backend="llama-guard"):
+            pass
 
 
 async def test_llama_guard_bad_path_is_a_load_error(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(ModelLoadError):
-        await started(backend="llama-guard", model=str(tmp_path))
+        async with engine_for(backend="llama-guard", model=str(tmp_path)):
+            pass
 
 
 async def test_classifier_maps_labels(classifier_path: Path) -> None:
-    engine = await started(backend="classifier", model=str(classifier_path))
-    for r in await engine.score(ITEMS):
-        assert r.score == pytest.approx(r.raw["safe"] - r.raw["unsafe"], abs=1e-6)
-    await assert_batch_equals_singles(engine)
-    await engine.aclose()
+    async with engine_for(backend="classifier", model=str(classifier_path)) as engine:
+        for r in await engine.score(ITEMS):
+            assert r.score == pytest.approx(r.raw["safe"] - r.raw["unsafe"], abs=1e-6)
+        await assert_batch_equals_singles(engine)
 
 
 async def test_classifier_label_mapping_is_configurable(classifier_path: Path) -> None:
     # Swap the meaning of the labels: the score flips sign.
-    normal = await started(backend="classifier", model=str(classifier_path))
-    swapped = await started(backend="classifier", model=str(classifier_path),
-                            classifier_safe_labels=["unsafe"], classifier_unsafe_labels=["safe"])
-    a, b = await normal.score(ITEMS[:1]), await swapped.score(ITEMS[:1])
+    async with (engine_for(backend="classifier", model=str(classifier_path)) as normal,
+                engine_for(backend="classifier", model=str(classifier_path),
+                           classifier_safe_labels=["unsafe"],
+                           classifier_unsafe_labels=["safe"]) as swapped):
+        a, b = await normal.score(ITEMS[:1]), await swapped.score(ITEMS[:1])
     assert a[0].score == pytest.approx(-b[0].score, abs=1e-6)
-    await normal.aclose()
-    await swapped.aclose()
 
 
 async def test_classifier_unknown_labels_is_a_config_error(classifier_path: Path) -> None:
     with pytest.raises(ConfigError, match="labels"):
-        await started(backend="classifier", model=str(classifier_path),
-                      classifier_safe_labels=["ok"], classifier_unsafe_labels=["bad"])
+        async with engine_for(backend="classifier", model=str(classifier_path),
+                              classifier_safe_labels=["ok"], classifier_unsafe_labels=["bad"]):
+            pass
 
 
 async def test_classifier_scalar_reward(scalar_path: Path) -> None:
-    engine = await started(backend="classifier", model=str(scalar_path),
-                           classifier_scalar_scale=2.0, classifier_scalar_offset=0.5)
     import math
 
-    for r in await engine.score(ITEMS):
-        assert r.score == pytest.approx(math.tanh(2.0 * (r.raw["logit"] - 0.5)), abs=1e-6)
-    await engine.aclose()
+    async with engine_for(backend="classifier", model=str(scalar_path),
+                          classifier_scalar_scale=2.0, classifier_scalar_offset=0.5) as engine:
+        for r in await engine.score(ITEMS):
+            assert r.score == pytest.approx(math.tanh(2.0 * (r.raw["logit"] - 0.5)), abs=1e-6)
 
 
 async def test_classifier_truncation_reported(classifier_path: Path) -> None:
-    engine = await started(backend="classifier", model=str(classifier_path), max_input_tokens=40)
-    (r,) = await engine.score([ScoreItem(prompt="what is the capital",
-                                         trace="paris is the capital " * 30)])
+    async with engine_for(backend="classifier", model=str(classifier_path),
+                          max_input_tokens=40) as engine:
+        (r,) = await engine.score([ScoreItem(prompt="what is the capital",
+                                             trace="paris is the capital " * 30)])
     assert r.truncated
-    await engine.aclose()
 
 
 async def test_probe_scores_request_and_trace_modes(probe_engine: Engine) -> None:

@@ -42,87 +42,75 @@ class Observer:
 
 async def test_full_batch_runs_without_waiting_for_the_timeout() -> None:
     forward = Recorder()
-    batcher = DynamicBatcher(forward, max_batch_size=4, max_wait_s=10.0)
-    await batcher.start()
-    started = time.perf_counter()
-    assert await batcher.submit_many([1, 2, 3, 4]) == [10, 20, 30, 40]
-    assert time.perf_counter() - started < 1.0  # full: never waited the 10 s
-    assert forward.batches == [[1, 2, 3, 4]]
-    await batcher.stop()
+    async with DynamicBatcher(forward, max_batch_size=4, max_wait_s=10.0) as batcher:
+        started = time.perf_counter()
+        assert await batcher.submit_many([1, 2, 3, 4]) == [10, 20, 30, 40]
+        assert time.perf_counter() - started < 1.0  # full: never waited the 10 s
+        assert forward.batches == [[1, 2, 3, 4]]
 
 
 async def test_partial_batch_runs_after_max_wait() -> None:
     forward = Recorder()
-    batcher = DynamicBatcher(forward, max_batch_size=32, max_wait_s=0.05)
-    await batcher.start()
-    started = time.perf_counter()
-    assert await batcher.submit_many([1, 2, 3]) == [10, 20, 30]
-    elapsed = time.perf_counter() - started
-    assert 0.04 <= elapsed < 1.0
-    assert forward.batches == [[1, 2, 3]]
-    await batcher.stop()
+    async with DynamicBatcher(forward, max_batch_size=32, max_wait_s=0.05) as batcher:
+        started = time.perf_counter()
+        assert await batcher.submit_many([1, 2, 3]) == [10, 20, 30]
+        elapsed = time.perf_counter() - started
+        assert 0.04 <= elapsed < 1.0
+        assert forward.batches == [[1, 2, 3]]
 
 
 async def test_more_items_than_a_batch_split_into_batches_in_order() -> None:
     forward = Recorder()
-    batcher = DynamicBatcher(forward, max_batch_size=3, max_wait_s=0.01)
-    await batcher.start()
-    assert await batcher.submit_many(list(range(7))) == [x * 10 for x in range(7)]
-    assert [len(b) for b in forward.batches] == [3, 3, 1]
-    await batcher.stop()
+    async with DynamicBatcher(forward, max_batch_size=3, max_wait_s=0.01) as batcher:
+        assert await batcher.submit_many(list(range(7))) == [x * 10 for x in range(7)]
+        assert [len(b) for b in forward.batches] == [3, 3, 1]
 
 
 async def test_cancelled_caller_is_skipped_and_others_succeed() -> None:
     forward = Recorder()
     observer = Observer()
-    batcher = DynamicBatcher(forward, max_batch_size=8, max_wait_s=0.1, observer=observer)
-    await batcher.start()
-    gone = asyncio.create_task(batcher.submit(1))
-    stays = asyncio.create_task(batcher.submit(2))
-    await asyncio.sleep(0.01)  # both queued, batch still waiting for more
-    gone.cancel()
-    assert await stays == 20
-    assert gone.cancelled()
-    assert forward.batches == [[2]]
-    assert observer.oks == [True]
-    await batcher.stop()
+    async with DynamicBatcher(forward, max_batch_size=8, max_wait_s=0.1,
+                              observer=observer) as batcher:
+        gone = asyncio.create_task(batcher.submit(1))
+        stays = asyncio.create_task(batcher.submit(2))
+        await asyncio.sleep(0.01)  # both queued, batch still waiting for more
+        gone.cancel()
+        assert await stays == 20
+        assert gone.cancelled()
+        assert forward.batches == [[2]]
+        assert observer.oks == [True]
 
 
 async def test_caller_cancelled_during_forward_does_not_fail_the_batch() -> None:
     forward = Recorder(delay=0.1)
-    batcher = DynamicBatcher(forward, max_batch_size=2, max_wait_s=0.0)
-    await batcher.start()
-    gone = asyncio.create_task(batcher.submit(1))
-    stays = asyncio.create_task(batcher.submit(2))
-    await asyncio.sleep(0.03)  # the forward pass has started with both
-    gone.cancel()
-    assert await stays == 20
-    assert forward.batches == [[1, 2]]
-    await batcher.stop()
+    async with DynamicBatcher(forward, max_batch_size=2, max_wait_s=0.0) as batcher:
+        gone = asyncio.create_task(batcher.submit(1))
+        stays = asyncio.create_task(batcher.submit(2))
+        await asyncio.sleep(0.03)  # the forward pass has started with both
+        gone.cancel()
+        assert await stays == 20
+        assert forward.batches == [[1, 2]]
 
 
 async def test_exception_fails_only_its_own_batch() -> None:
     forward = Recorder(fail_on=13)
     observer = Observer()
-    batcher = DynamicBatcher(forward, max_batch_size=2, max_wait_s=0.01, observer=observer)
-    await batcher.start()
-    bad = asyncio.gather(batcher.submit(13), batcher.submit(14), return_exceptions=True)
-    results = await bad
-    assert all(isinstance(r, RuntimeError) for r in results)
-    assert await batcher.submit_many([1, 2]) == [10, 20]  # the worker survived
-    assert observer.oks == [False, True]
-    await batcher.stop()
+    async with DynamicBatcher(forward, max_batch_size=2, max_wait_s=0.01,
+                              observer=observer) as batcher:
+        bad = asyncio.gather(batcher.submit(13), batcher.submit(14), return_exceptions=True)
+        results = await bad
+        assert all(isinstance(r, RuntimeError) for r in results)
+        assert await batcher.submit_many([1, 2]) == [10, 20]  # the worker survived
+        assert observer.oks == [False, True]
 
 
 async def test_exception_does_not_touch_other_concurrent_batches() -> None:
     forward = Recorder(delay=0.02, fail_on=13)
-    batcher = DynamicBatcher(forward, max_batch_size=2, max_wait_s=0.0, concurrency=2)
-    await batcher.start()
-    results = await asyncio.gather(batcher.submit_many([13, 14]), batcher.submit_many([1, 2]),
-                                   return_exceptions=True)
-    assert isinstance(results[0], RuntimeError)
-    assert results[1] == [10, 20]
-    await batcher.stop()
+    async with DynamicBatcher(forward, max_batch_size=2, max_wait_s=0.0, concurrency=2) as batcher:
+        results = await asyncio.gather(batcher.submit_many([13, 14]), batcher.submit_many([1, 2]),
+                                       return_exceptions=True)
+        assert isinstance(results[0], RuntimeError)
+        assert results[1] == [10, 20]
 
 
 async def test_stop_fails_queued_callers_and_leaves_no_tasks() -> None:
@@ -157,10 +145,8 @@ def test_micro_batches_bound_tokens_and_padding() -> None:
 
 async def test_lone_item_at_low_load_does_not_wait() -> None:
     forward = Recorder()
-    batcher = DynamicBatcher(forward, max_batch_size=32, max_wait_s=0.5)
-    await batcher.start()
-    started = time.perf_counter()
-    for n in range(3):
-        assert await batcher.submit(n) == n * 10
-    assert time.perf_counter() - started < 0.4  # never waited the 0.5 s
-    await batcher.stop()
+    async with DynamicBatcher(forward, max_batch_size=32, max_wait_s=0.5) as batcher:
+        started = time.perf_counter()
+        for n in range(3):
+            assert await batcher.submit(n) == n * 10
+        assert time.perf_counter() - started < 0.4  # never waited the 0.5 s
