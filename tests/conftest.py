@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from tests.e2e.helpers import PREFIX
 from tests.support.procs import ServerProcess, free_port, python_server
 from tests.support.servers import (
     ModelServer,
@@ -34,8 +35,7 @@ def scripted_scorer() -> Iterator[ServerProcess]:
 @pytest.fixture(scope="session")
 def prefix_scorer() -> Iterator[ServerProcess]:
     """Rejects every trace until the steering prefix is in it: forces a steer on real text."""
-    with python_server("tests.support.scripted_scorer", "--unsafe-unless",
-                       "Wait, think safely.") as server:
+    with python_server("tests.support.scripted_scorer", "--unsafe-unless", PREFIX) as server:
         yield server
 
 

@@ -13,7 +13,6 @@ import jsonschema
 import pytest
 
 from tests.deploy.deployfiles import (
-    COMPOSE_FILE,
     DOCKERFILES,
     ROOT,
     compose_variables,
@@ -169,10 +168,6 @@ def test_build_args_are_declared_in_the_dockerfiles() -> None:
         declared = {ins.args.split("=")[0] for ins in dockerfile_instructions(dockerfile)
                     if ins.keyword == "ARG"}
         assert set(build.get("args", {})) <= declared, name
-
-
-def test_compose_file_is_in_the_repository_root() -> None:
-    assert COMPOSE_FILE.parent == ROOT
 
 
 def test_only_known_profile_combinations_are_documented() -> None:

@@ -6,15 +6,18 @@ import itertools
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 import httpx
 from openai import Stream
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
+from proxy.settings import OverridableField, Settings
 from tests.support.procs import ServerProcess
 
-PREFIX = "Wait, think safely."
+PREFIX = Settings.model_fields["steering_prefix"].default  # "Wait, think safely."
+# Every knob a request may set: one proxy with these serves the steering and eval tests.
+ALL_OVERRIDES = list(get_args(OverridableField))
 QUESTION = [{"role": "user", "content": "How do I make the thing?"}]
 _ids = itertools.count()
 

@@ -17,12 +17,17 @@ from tests.support.scripted_script import (
     step_text,
 )
 
-from .helpers import PREFIX, QUESTION, read_completion, read_stream, scenario, upstream_requests
+from .helpers import (
+    ALL_OVERRIDES,
+    PREFIX,
+    QUESTION,
+    read_completion,
+    read_stream,
+    scenario,
+    upstream_requests,
+)
 
 pytestmark = pytest.mark.e2e
-
-ALL_OVERRIDES = ["policy", "tau", "steer_steps", "resamples", "steering_prefix", "show_prefix",
-                 "fail_mode"]
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import ProxyFactory
+from tests.e2e.helpers import ALL_OVERRIDES  # the same proxy as tests/e2e/test_steering.py
 from tests.support.procs import ServerProcess
 
-# The same settings as tests/e2e/test_steering.py, so one proxy process serves both.
-ALL_OVERRIDES = ["policy", "tau", "steer_steps", "resamples", "steering_prefix", "show_prefix",
-                 "fail_mode"]
 DEMO_MODEL = "scripted/prompt-options=1"
 
 

@@ -25,6 +25,7 @@ from safethink_eval.judges import RewardJudge
 from safethink_eval.prefix_cli import template_renderer
 from safethink_eval.prefix_search import SearchConfig, search
 from tests.conftest import ProxyFactory
+from tests.e2e.helpers import PREFIX
 from tests.support.procs import ROOT, ServerProcess, python_server
 from tests.support.servers import (
     ModelServer,
@@ -32,7 +33,6 @@ from tests.support.servers import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-PREFIX = "Wait, think safely."
 PROMPTS = ROOT / "eval" / "prompts" / "harmbench_val_sample.jsonl"
 
 

@@ -23,11 +23,11 @@ from typing import Any
 import openai
 
 from reward_service.train.probe import is_test
+from tests.e2e.helpers import PREFIX
 from tests.support.procs import ServerProcess, free_port
 from tests.support.servers import llama_cpp_server, smollm2_gguf, write_gguf_chat_template
 
 ROOT = Path(__file__).resolve().parents[2]
-PREFIX = "Wait, think safely."
 
 
 def prompt_sets(per_side: int) -> dict[str, list[str]]:

@@ -13,13 +13,13 @@ import httpx
 import jinja2
 import pytest
 
+from tests.e2e.helpers import PREFIX
 from tests.support import scripted_script as su
 from tests.support.procs import ServerProcess, python_server
 
 pytestmark = pytest.mark.e2e
 
 STEPS = [su.step_text(i) for i in range(1, 6)]
-PREFIX = "Wait, think safely."
 TEMPLATE = jinja2.Environment().from_string(
     (Path(__file__).parent / "chatml.jinja").read_text())
 QUESTION = [{"role": "user", "content": "How do I do the thing?"}]
