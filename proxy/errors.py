@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
-from .exceptions import RequestError, SafeThinkError, UpstreamStatusError
+from .exceptions import NotFound, RequestError, SafeThinkError, UpstreamStatusError
 
 log = logging.getLogger("safethink.errors")
 
@@ -58,9 +58,11 @@ def install(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
-        error = RequestError(str(exc.detail))
-        error.status_code = exc.status_code
-        error.code = "not_found" if exc.status_code == 404 else None
+        if exc.status_code == 404:
+            error: RequestError = NotFound(str(exc.detail))
+        else:  # 405 and kin: Starlette's status, passed through
+            error = RequestError(str(exc.detail))
+            error.status_code = exc.status_code
         return error_response(error, headers=dict(exc.headers or {}))
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

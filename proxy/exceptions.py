@@ -8,6 +8,7 @@ SafeThinkError                    500 internal_error
 │   ├── UnsupportedFeature        400 a feature the chosen policy cannot steer (n > 1, logprobs)
 │   ├── PolicyNotAllowed          400 a per-request policy or override outside the allow-list
 │   ├── PayloadTooLarge           413
+│   ├── NotFound                  404 no such route, or no record of that request
 │   └── Unauthorized              401
 ├── UpstreamError                 the model server failed
 │   ├── UpstreamStatusError       its HTTP error status and message, passed through
@@ -52,6 +53,11 @@ class PolicyNotAllowed(RequestError):
 class PayloadTooLarge(RequestError):
     status_code = 413
     code = "payload_too_large"
+
+
+class NotFound(RequestError):
+    status_code = 404
+    code = "not_found"
 
 
 class Unauthorized(RequestError):

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from .exceptions import RequestError
+from .exceptions import NotFound
 
 router = APIRouter()
 admin = APIRouter()  # behind the admin key (see auth.py)
@@ -49,9 +49,7 @@ async def metrics(request: Request) -> Response:
 async def audit(request: Request, request_id: str) -> JSONResponse:
     record = await request.app.state.store.get(request_id)
     if record is None:
-        error = RequestError(f"no record of request {request_id!r} (unknown or expired)")
-        error.status_code, error.code = 404, "not_found"
-        raise error
+        raise NotFound(f"no record of request {request_id!r} (unknown or expired)")
     return JSONResponse(record)
 
 

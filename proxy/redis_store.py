@@ -63,7 +63,6 @@ class RedisStore:
     kind = "redis"
 
     def __init__(self, url: str, prefix: str = "safethink:", ttl_s: int = 24 * 3600) -> None:
-        self.url = url
         self.client, self._sentinels = connect(url)
         self.prefix = prefix
         self.ttl_s = ttl_s

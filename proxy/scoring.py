@@ -26,8 +26,6 @@ _PROBE_TIMEOUT = aiohttp.ClientTimeout(total=2.0)
 
 
 class Scorer(Protocol):
-    name: str
-
     async def score(self, prompt: Messages, trace: str) -> float:
         """R(x, z + y) in [-1, 1], positive = safe."""
         ...
@@ -56,8 +54,6 @@ def text_only(messages: Messages) -> Messages:
 
 
 class HttpScorer:
-    name = "http"
-
     def __init__(self, session: aiohttp.ClientSession, url: str, timeout: float) -> None:
         self.session = session
         self.url = url + "/v1/score"
@@ -99,8 +95,6 @@ class HttpScorer:
 
 
 class EmbeddedScorer:
-    name = "embedded"
-
     def __init__(self, engine: Engine, timeout: float) -> None:
         self.engine = engine
         self.timeout = timeout
