@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 import aiohttp
 
 from .exceptions import ScorerTimeout, ScorerUnavailable, ScoringError
+from .upstream import probe
 
 if TYPE_CHECKING:
     from reward_service.engine import Engine
 
 Messages = list[dict[str, Any]]
-_PROBE_TIMEOUT = aiohttp.ClientTimeout(total=2.0)
 
 
 class Scorer(Protocol):
@@ -83,11 +83,9 @@ class HttpScorer:
             raise ScorerUnavailable("the reward service's answer has no score") from exc
 
     async def check(self) -> str | None:
-        try:
-            async with self.session.get(self.ready_url, timeout=_PROBE_TIMEOUT) as response:
-                status = response.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return f"unreachable: {exc.__class__.__name__}"
+        status = await probe(self.session, self.ready_url)
+        if isinstance(status, str):
+            return status
         return None if status == 200 else f"HTTP {status}"
 
     async def aclose(self) -> None:

@@ -37,6 +37,16 @@ Chunk = dict[str, Any]
 _PROBE_TIMEOUT = aiohttp.ClientTimeout(total=2.0)
 
 
+async def probe(session: aiohttp.ClientSession, url: str,
+                headers: Mapping[str, str] | None = None) -> int | str:
+    """A readiness probe (``/readyz``): ``GET url``'s status, or why it could not be reached."""
+    try:
+        async with session.get(url, headers=headers, timeout=_PROBE_TIMEOUT) as response:
+            return response.status
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return f"unreachable: {exc.__class__.__name__}"
+
+
 def create_session(settings: Settings) -> aiohttp.ClientSession:
     """The shared connection pool to the upstream, created in the app's lifespan."""
     timeout = aiohttp.ClientTimeout(
@@ -97,17 +107,14 @@ class Upstream:
 
     async def check(self) -> str | None:
         """None when the server answers ``GET /models``, else why not (for ``/readyz``)."""
-        try:
-            async with self.session.get(self.base_url + "/models", headers=self.headers,
-                                        timeout=_PROBE_TIMEOUT) as response:
-                status = response.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            return f"unreachable: {exc.__class__.__name__}"
+        status = await probe(self.session, self.base_url + "/models", headers=self.headers)
+        if isinstance(status, str):
+            return status
         return None if status < 500 else f"HTTP {status}"
 
     async def request(self, method: str, path: str, *, json_body: Any = None) -> Relayed:
         """A plain (non-streaming) call whose answer is forwarded as it is."""
-        data = None if json_body is None else json.dumps(json_body).encode()
+        data = None if json_body is None else json.dumps(json_body, ensure_ascii=False).encode()
         try:
             async with self.session.request(
                 method, self.base_url + path, data=data, headers=self.headers
