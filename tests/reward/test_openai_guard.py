@@ -89,16 +89,28 @@ async def test_completions_mode_sends_the_guards_own_template(guard_server: Serv
     assert sent == rendered[len(tokenizer.bos_token):]
 
 
+TEMPLATES = {
+    "plain": ("{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
+              "{% if add_generation_prompt %}[verdict]{% endif %}",
+              "[user] hello\n[assistant] Hi there.\n[verdict]"),
+    # Like Llama-Guard-3-1B's template: content must be a list of {"type": "text"} parts.
+    "text-parts": ("{% for m in messages %}{% if m['content'] is string %}"
+                   "{{ raise_exception('content must be a list of parts') }}{% endif %}"
+                   "{{ m['role'] }}: {{ m['content'][0]['text'] }}\n{% endfor %}",
+                   "user: hello\nassistant: Hi there.\n"),
+}
+
+
+@pytest.mark.parametrize("kind", list(TEMPLATES))
 async def test_completions_mode_with_a_jinja_template_file(guard_server: ServerProcess,
-                                                           tmp_path: Path) -> None:
-    template = ("{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
-                "{% if add_generation_prompt %}[verdict]{% endif %}")
+                                                           tmp_path: Path, kind: str) -> None:
+    template, expected = TEMPLATES[kind]
     async with create_engine(template_settings(guard_server, tmp_path / "guard.jinja",
-                                         template)) as engine:
+                                               template)) as engine:
         (result,) = await engine.score([ScoreItem(prompt="hello", trace="Hi there.")])
         sent = await last_prompt(guard_server)
     assert result.score == pytest.approx(0.75 - 0.2)
-    assert sent == "[user] hello\n[assistant] Hi there.\n[verdict]"
+    assert sent == expected
 
 
 async def test_completions_mode_without_a_template_is_a_config_error() -> None:
@@ -113,22 +125,8 @@ async def test_a_template_that_cannot_render_fails_only_its_call(guard_server: S
     template = ("{% if messages | length > 1 %}{{ raise_exception('one turn only') }}"
                 "{% endif %}{{ messages[0]['content'] }}")
     async with create_engine(template_settings(guard_server, tmp_path / "strict.jinja",
-                                         template)) as engine:
+                                               template)) as engine:
         with pytest.raises(ScoringError, match="one turn only"):
             await engine.score([ScoreItem(prompt="hello", trace="Hi there.")])
         (ok,) = await engine.score([ScoreItem(prompt="hello")])
     assert ok.score == pytest.approx(0.75 - 0.2)
-
-
-async def test_a_template_that_wants_text_parts_gets_them(guard_server: ServerProcess,
-                                                          tmp_path: Path) -> None:
-    # Like Llama-Guard-3-1B's template: content must be a list of {"type": "text"} parts.
-    template = ("{% for m in messages %}{% if m['content'] is string %}"
-                "{{ raise_exception('content must be a list of parts') }}{% endif %}"
-                "{{ m['role'] }}: {{ m['content'][0]['text'] }}\n{% endfor %}")
-    async with create_engine(template_settings(guard_server, tmp_path / "parts.jinja",
-                                               template)) as engine:
-        (result,) = await engine.score([ScoreItem(prompt="hello", trace="Hi there.")])
-        sent = await last_prompt(guard_server)
-    assert result.score == pytest.approx(0.75 - 0.2)
-    assert sent == "user: hello\nassistant: Hi there.\n"
