@@ -10,8 +10,10 @@ from contextlib import asynccontextmanager
 import aiohttp
 from fastapi import Depends, FastAPI
 
-from . import chat, errors, forward, ops
+from . import chat, completions, errors, forward, ops
+from .admission import Admission
 from .auth import require_admin, require_client
+from .continuation_probe import Learned
 from .failover import FailoverStore
 from .metrics import Metrics
 from .redis_store import RedisStore
@@ -33,9 +35,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.settings = settings
         state.metrics = Metrics()
         state.templates = TemplateCache(settings)
-        state.learned_continuation = {}
+        state.learned_continuation = Learned(settings)
         # A pool of its own for the reward service: score calls never wait behind streams.
-        reward_connector = aiohttp.TCPConnector(limit=0)
+        reward_connector = aiohttp.TCPConnector(limit=settings.reward_max_connections)
         async with create_session(settings) as upstream_session, aiohttp.ClientSession(
             connector=reward_connector
         ) as reward_session:
@@ -49,8 +51,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await state.store.aclose()
 
     app = FastAPI(title="SafeThink guard proxy", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.add_middleware(
+        Admission, limit=settings.max_concurrent_requests, retry_after_s=settings.retry_after_s
+    )
     errors.install(app)
     app.add_route("/v1/chat/completions", chat.chat_completions, methods=["POST"])
+    app.add_route("/v1/completions", completions.completions, methods=["POST"])
     app.include_router(forward.router, dependencies=[Depends(require_client)])
     app.include_router(ops.admin, dependencies=[Depends(require_admin)])
     app.include_router(ops.router)
@@ -60,14 +66,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 async def _scorer(settings: Settings, session: aiohttp.ClientSession) -> Scorer:
     if settings.reward == "embedded":
         return await EmbeddedScorer.start(settings.score_timeout)
-    return HttpScorer(session, settings.reward, settings.score_timeout)
+    return HttpScorer(
+        session, settings.reward, settings.score_timeout, trace_chars=settings.score_trace_chars
+    )
 
 
 async def _store(settings: Settings, metrics: Metrics) -> Store:
     memory = MemoryStore(ttl_s=settings.store_ttl_s)
     if settings.store == "memory":
         return memory
-    redis = RedisStore(settings.store, prefix=settings.store_prefix, ttl_s=settings.store_ttl_s)
+    redis = RedisStore(settings.store, prefix=settings.store_prefix, ttl_s=settings.store_ttl_s,
+                       timeout_s=settings.store_timeout_s)
     store = FailoverStore(redis, memory, metrics, retry_s=settings.store_retry_s)
     await store.start()
     return store

@@ -1,5 +1,12 @@
 """One request's record: metrics, the store and the log line, written together, never failing
-the request. Prompts, traces and keys never reach the log."""
+the request. Prompts, traces and keys never reach the log.
+
+The Recorder keeps the request's record so far and hands it whole to every store write, so that
+a store that takes over mid-request (memory, when Redis fails) holds all of it. The finish runs
+shielded from cancellation: when a streaming client leaves, the request's task is being
+cancelled, and every await in it would be cut short, the finish write and the log line after it
+with it. The shield is bounded by ``finish_timeout_s``, so a store that hangs cannot hold it.
+"""
 
 from __future__ import annotations
 
@@ -8,25 +15,45 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
+import anyio
+
 from .metrics import Metrics
 from .schemas import REPORT_COUNTS, Report
-from .store import COUNTS, Decision, StepRecord, Store
+from .settings import Settings
+from .store import COUNTS, Decision, RequestRecord, StepRecord, Store
 
 log = logging.getLogger("safethink.requests")
 
 
 class Recorder:
-    def __init__(self, store: Store, metrics: Metrics, request_id: str, *, keep_text: bool) -> None:
+    def __init__(
+        self,
+        store: Store,
+        metrics: Metrics,
+        request_id: str,
+        *,
+        keep_text: bool,
+        finish_timeout_s: float = 5.0,
+    ) -> None:
         self.store = store
         self.metrics = metrics
         self.request_id = request_id
         self.keep_text = keep_text
+        self.finish_timeout_s = finish_timeout_s
         self.started = time.time()
-        self._steps = 0
+        self.record: RequestRecord = {"id": request_id, "steps": []}
+
+    @classmethod
+    def of(cls, state: Any, settings: Settings, request_id: str) -> Recorder:
+        """The recorder of one request, on the app's store and metrics."""
+        return cls(state.store, state.metrics, request_id, keep_text=settings.store_text,
+                   finish_timeout_s=settings.store_finish_timeout_s)
 
     async def begin(self, policy: str, model: str, stream: bool) -> None:
-        fields = {"policy": policy, "model": model, "stream": stream, "started_at": self.started}
-        await self._write(self.store.begin(self.request_id, fields))
+        self.record.update(
+            {"policy": policy, "model": model, "stream": stream, "started_at": self.started}
+        )
+        await self._write(self.store.begin(self.record))
 
     async def step(
         self,
@@ -37,7 +64,7 @@ class Recorder:
         decision: Decision,
         latency_s: float,
     ) -> None:
-        record: StepRecord = {
+        step: StepRecord = {
             "index": index,
             "attempt": attempt,
             "length": len(text),
@@ -46,28 +73,35 @@ class Recorder:
             "latency_ms": round(latency_s * 1000, 3),
         }
         if self.keep_text:
-            record["text"] = text
-        seq, self._steps = self._steps, self._steps + 1
-        await self._write(self.store.add_step(self.request_id, seq, record))
+            step["text"] = text
+        self.record["steps"].append(step)
+        await self._write(self.store.add_step(self.record))
 
     async def finish(self, report: Report, outcome: str, finish_reason: str | None) -> None:
         policy = report["policy"]
         self.metrics.requests.labels(policy=policy, outcome=outcome).inc()
         duration = time.time() - self.started
         summary: dict[str, int] = {key: report[key] for key in REPORT_COUNTS}  # type: ignore[literal-required]
-        fields = {
-            "outcome": outcome,
-            "finished_at": time.time(),
-            "finish_reason": finish_reason or "",
-            **summary,
-        }
+        self.record.update(
+            {"outcome": outcome, "finished_at": time.time(), "finish_reason": finish_reason or ""}
+        )
+        self.record.update(summary)  # type: ignore[typeddict-item]
         counts = {
             "requests": 1,
             "errors": int(outcome == "error"),
             "steered_requests": int(report["steers"] > 0),
             **{key: summary[key] for key in COUNTS if key in summary},
         }
-        await self._write(self.store.finish(self.request_id, fields, counts))
+        with anyio.CancelScope(shield=True) as scope:
+            scope.deadline = anyio.current_time() + self.finish_timeout_s
+            await self._write(self.store.finish(self.record, counts))
+        if scope.cancelled_caught:
+            self.metrics.store_errors.inc()
+            log.warning(
+                "state store write failed: no answer within %g s",
+                self.finish_timeout_s,
+                extra={"request_id": self.request_id},
+            )
         log.info(
             "request finished",
             extra={

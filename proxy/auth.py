@@ -7,6 +7,8 @@ in a worker thread, which costs every request a thread hand-off.)
 - The admin key (``SAFETHINK_ADMIN_KEY``) guards the audit and stats routes. Without one, those
   routes take a client key when client keys are set, and are open when nothing is set.
 - Health, readiness and metrics stay open: probes and scrapers carry no keys.
+- An empty token never matches, whatever the keys: settings refuse an empty key at start, and
+  the check refuses an empty token again, so that no path lets a request without a key through.
 The upstream's own key is ``SAFETHINK_UPSTREAM_API_KEY``; a client's key is never forwarded.
 """
 
@@ -27,6 +29,8 @@ def _bearer(request: Request) -> str:
 
 
 def _matches(token: str, keys: list[str]) -> bool:
+    if not token:
+        return False
     # Check them all: the time taken must not tell which key was close.
     found = False
     for key in keys:

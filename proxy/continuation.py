@@ -6,12 +6,14 @@ Two ways to continue a partial assistant message (DESIGN.md):
   ``continue_final_message: true, add_generation_prompt: false`` (vLLM, SGLang, TGI).
 - ``completions``: the conversation rendered with the model's chat template and the raw
   assistant text appended, sent to ``/v1/completions`` (every server that has it, including
-  ``transformers serve`` and llama.cpp, which refuse chat continuation).
+  ``transformers serve``, which refuses chat continuation, and llama-cpp-python, which ignores
+  it and starts a new turn).
 
-``auto`` tries ``chat`` and, when the server refuses it (a 4xx on the continuation call), switches
-to ``completions`` for this upstream from then on. Note that a server that silently ignores
-``continue_final_message`` (llama-cpp-python does) starts a new assistant turn instead of
-continuing: set ``SAFETHINK_CONTINUATION=completions`` for such servers.
+``auto`` takes the mode a probe found for the request's model (``continuation_probe``): fixed
+text of the proxy's, never a client's request, so what one request gets is never learned. Where
+the probe cannot tell, or the upstream does not list the model, a continuation tries ``chat`` and,
+when the server refuses it, re-issues that call (and the request's later ones) in
+``completions`` mode, for that request only.
 
 Resamples must differ: when the client fixed a ``seed``, each attempt gets its own seed, a
 deterministic function of the client's seed and the attempt number.
@@ -22,17 +24,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from .continuation_probe import REFUSALS, CallKind, Learned
 from .exceptions import UpstreamStatusError
 from .scoring import text_only
 from .settings import Settings
-from .templates import TemplateCache
+from .templates import ChatTemplate, TemplateCache
 from .upstream import Chunk, Upstream
 
-CallKind = Literal["chat", "completions"]
-# Statuses with which a server says "I do not do chat continuation".
-_REFUSALS = {400, 404, 405, 415, 422, 501}
+__all__ = ["Call", "CallKind", "Continuer", "attempt_seed"]
+
 # Sampling fields that mean the same on /v1/completions.
 _COMPLETION_FIELDS = (
     "model",
@@ -74,38 +76,43 @@ class Continuer:
         settings: Settings,
         upstream: Upstream,
         templates: TemplateCache,
-        learned: dict[str, CallKind],
+        learned: Learned,
     ) -> None:
         self.settings = settings
         self.upstream = upstream
         self.templates = templates
-        # What ``auto`` learned about this upstream, shared by all requests of the app.
+        # What ``auto`` learned about the upstream by probing it, shared by all requests.
         self.learned = learned
+        self._refused = False  # this request's chat continuation was refused
         self._prompt: tuple[dict[str, Any], str] | None = None  # (body, its rendered prompt)
 
-    def mode(self) -> CallKind:
+    async def kind(self, call: Call) -> tuple[CallKind, bool]:
+        """The kind of call for ``call``, and whether a refusal may re-issue it as completions."""
+        if not call.prefill:
+            return "chat", False
         if self.settings.continuation != "auto":
-            return self.settings.continuation
-        return self.learned.get(self.upstream.base_url, "chat")
+            return self.settings.continuation, False
+        verdict = await self.learned.verdict(self.upstream, str(call.body.get("model", "")))
+        if verdict.mode is not None:
+            return verdict.mode, False
+        return ("completions", False) if self._refused else ("chat", True)
 
     @asynccontextmanager
     async def open(self, call: Call) -> AsyncIterator[tuple[AsyncIterator[Chunk], CallKind]]:
         """Yield the call's parsed events and the kind of call that produced them."""
         async with AsyncExitStack() as stack:
-            kind = "chat" if not call.prefill else self.mode()
+            kind, may_fall_back = await self.kind(call)
             try:
                 events = await stack.enter_async_context(self._stream(call, kind))
             except UpstreamStatusError as exc:
-                if not (
-                    call.prefill and self._may_fall_back(kind) and exc.status_code in _REFUSALS
-                ):
+                if not (may_fall_back and exc.status_code in REFUSALS):
                     raise
-                self.learned[self.upstream.base_url] = kind = "completions"
+                # Remembered for this request only: a 400 can be the request's own doing (an
+                # over-long prompt), so it says nothing about the next one.
+                self._refused = True
+                kind = "completions"
                 events = await stack.enter_async_context(self._stream(call, kind))
             yield events, kind
-
-    def _may_fall_back(self, kind: CallKind) -> bool:
-        return kind == "chat" and self.settings.continuation == "auto"
 
     @asynccontextmanager
     async def _stream(self, call: Call, kind: CallKind) -> AsyncIterator[AsyncIterator[Chunk]]:
@@ -141,16 +148,30 @@ class Continuer:
         """The conversation through the chat template, rendered once for all of a request's
         calls (every resample of a request shares its body)."""
         if self._prompt is None or self._prompt[0] is not body:
-            template = await self.templates.get(body["model"])
+            template = await self._template(str(body.get("model", "")))
             self._prompt = (body, template.render(text_only(body["messages"]), body.get("tools")))
         return self._prompt[1]
 
+    async def _template(self, model: str) -> ChatTemplate:
+        """The server's own template, else the configured one, else the cached hub tokenizer's
+        of a model the upstream lists; never one found through a path the client named."""
+        served = await self.learned.served_template(self.upstream)
+        if served is not None:
+            return served
+        listed = self.templates.configured or await self.learned.lists(self.upstream, model)
+        return await self.templates.get(model if listed else None)
+
     def _streaming(self, body: dict[str, Any], attempt: int) -> dict[str, Any]:
-        body["stream"] = True
-        options: dict[str, Any] = {"include_usage": True}
-        if self.settings.upstream_continuous_usage:
-            options["continuous_usage_stats"] = True
-        body["stream_options"] = options
-        if isinstance(body.get("seed"), int):
-            body["seed"] = attempt_seed(body["seed"], attempt)
-        return body
+        return streaming(body, attempt, self.settings)
+
+
+def streaming(body: dict[str, Any], attempt: int, settings: Settings) -> dict[str, Any]:
+    """``body`` as one attempt's streaming call: usage asked for, the seed made its own."""
+    body["stream"] = True
+    options: dict[str, Any] = {"include_usage": True}
+    if settings.upstream_continuous_usage:
+        options["continuous_usage_stats"] = True
+    body["stream_options"] = options
+    if isinstance(body.get("seed"), int):
+        body["seed"] = attempt_seed(body["seed"], attempt)
+    return body

@@ -48,13 +48,18 @@ def validation_error(exc: ValidationError | RequestValidationError) -> RequestEr
 
 
 def install(app: FastAPI) -> None:
+    def counted(request: Request, exc: SafeThinkError) -> JSONResponse:
+        if isinstance(exc, RequestError):
+            request.app.state.metrics.client_errors.labels(type=exc.error_type).inc()
+        return error_response(exc)
+
     async def safethink_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, SafeThinkError)
-        return error_response(exc)
+        return counted(request, exc)
 
     async def request_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return error_response(validation_error(exc))
+        return counted(request, validation_error(exc))
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)

@@ -8,8 +8,10 @@ SafeThinkError                    500 internal_error
 │   ├── UnsupportedFeature        400 a feature the chosen policy cannot steer (n > 1, logprobs)
 │   ├── PolicyNotAllowed          400 a per-request policy or override outside the allow-list
 │   ├── PayloadTooLarge           413
+│   ├── RequestTimeout            408 the body did not arrive within body_read_timeout_s
 │   ├── NotFound                  404 no such route, or no record of that request
 │   └── Unauthorized              401
+├── Overloaded                    503 the proxy is at max_concurrent_requests (with Retry-After)
 ├── UpstreamError                 the model server failed
 │   ├── UpstreamStatusError       its HTTP error status and message, passed through
 │   ├── UpstreamUnavailable       502 it cannot be reached, or broke the connection
@@ -55,6 +57,11 @@ class PayloadTooLarge(RequestError):
     code = "payload_too_large"
 
 
+class RequestTimeout(RequestError):
+    status_code = 408
+    code = "request_timeout"
+
+
 class NotFound(RequestError):
     status_code = 404
     code = "not_found"
@@ -64,6 +71,12 @@ class Unauthorized(RequestError):
     status_code = 401
     error_type = "authentication_error"
     code = "invalid_api_key"
+
+
+class Overloaded(SafeThinkError):
+    status_code = 503
+    error_type = "server_error"
+    code = "overloaded"
 
 
 class UpstreamError(SafeThinkError):

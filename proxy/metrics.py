@@ -61,6 +61,17 @@ class Metrics:
             "1 while the shared store (Redis) is unreachable and state is kept in memory.",
             registry=r,
         )
+        self.client_errors = Counter(
+            "safethink_client_errors",
+            "Requests answered with a 4xx by the proxy itself, by error type.",
+            ["type"],
+            registry=r,
+        )
+        self.overloaded = Counter(
+            "safethink_overloaded",
+            "Model requests refused with 503 because max_concurrent_requests were in flight.",
+            registry=r,
+        )
         self.proxy_added = Histogram(
             "safethink_proxy_added_seconds",
             "Time a complete held step waited for its verdict before reaching the client.",

@@ -31,16 +31,29 @@ class ReasoningParser:
 
     ``state`` is "start" (nothing visible yet: an opening tag may still come), "think" (inside
     the thinking block) or "answer" (after it, or no block at all).
+
+    Whitespace before the opening tag is held while the shape is undecided, but no more than
+    ``max_lead`` characters of it (default 1024; servers send a newline or two): a longer run
+    of whitespace before any visible text means there is no thinking block, and the stream is
+    content from its start (shape "content"), released at once. The rule depends on the text
+    alone, never on how it is chunked, and each character is looked at a bounded number of
+    times.
     """
 
     def __init__(
-        self, open_tag: str = "<think>", close_tag: str = "</think>", state: str = "start"
+        self,
+        open_tag: str = "<think>",
+        close_tag: str = "</think>",
+        state: str = "start",
+        max_lead: int = 1024,
     ) -> None:
         self.open_tag = open_tag
         self.close_tag = close_tag
         self.state = state
+        self.max_lead = max_lead
         self.shape: Shape | None = None
         self._held = ""  # text that may be the start of a tag
+        self._lead = 0  # in "start": how much of _held is whitespace before any visible text
         self._field_seen = False
 
     def reasoning_field(
@@ -65,9 +78,9 @@ class ReasoningParser:
             # The server's own parser closed the block and moved on to the answer.
             self.state = "answer"
             return [Piece("think_end"), Piece("content", text)]
-        self._held += text
         if self.state == "start":
-            return self._start()
+            return self._start(text)
+        self._held += text
         return self._think()
 
     def finish(self) -> list[Piece]:
@@ -79,13 +92,19 @@ class ReasoningParser:
             self.shape = self.shape or "content"
         return self._emit_held_as("content")
 
-    def _start(self) -> list[Piece]:
-        stripped = self._held.lstrip()
-        if stripped.startswith(self.open_tag):
+    def _start(self, text: str) -> list[Piece]:
+        if self._lead == len(self._held):  # only whitespace so far: only the new text is looked at
+            self._lead += len(text) - len(text.lstrip())
+        self._held += text
+        if self._lead > self.max_lead:
+            self.state, self.shape = "answer", self.shape or "content"
+            return self._emit_held_as("content")
+        visible = self._held[self._lead :]  # at most a partial tag and the new text
+        if visible.startswith(self.open_tag):
             self.state, self.shape = "think", self.shape or "inline"
-            self._held = stripped[len(self.open_tag) :]
+            self._held, self._lead = visible[len(self.open_tag) :], 0
             return self._think()
-        if not stripped or self.open_tag.startswith(stripped):
+        if not visible or self.open_tag.startswith(visible):
             return []  # still undecided
         self.state, self.shape = "answer", self.shape or "content"
         return self._emit_held_as("content")
@@ -108,7 +127,7 @@ class ReasoningParser:
         return [Piece("reasoning", text)] if text else []
 
     def _emit_held_as(self, kind: Kind) -> list[Piece]:
-        held, self._held = self._held, ""
+        held, self._held, self._lead = self._held, "", 0
         return [Piece(kind, held)] if held else []
 
 

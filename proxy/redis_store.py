@@ -3,7 +3,12 @@
 One hash per request, ``{prefix}req:{id}``, with a TTL. Every field holds JSON, so that types
 survive the round trip; steps are fields ``step:{seq}``. Each write is one pipelined transaction
 (MULTI/EXEC), one round trip: ``begin``, each step, and ``finish`` with its per-minute counts in
-``{prefix}stats:{minute}``. All keys of a request hash to one slot, so it works on a Cluster.
+``{prefix}stats:{minute}``. ``finish`` writes the record whole, not just the outcome: a Redis that
+restarted mid-request (and reconnected unseen) still ends up holding all of it. All keys of a
+request hash to one slot, so it works on a Cluster.
+
+Every call is bounded by ``timeout_s``, whatever redis-py does within it, and any failure,
+whatever redis-py raises for it, comes out as ``StoreError``: the failover store then takes over.
 
 URLs: ``redis://`` / ``rediss://`` / ``unix://`` (one server), ``redis+cluster://host:port``
 (a Cluster, from any node), ``redis+sentinel://host:port[,host:port...]/service[/db]`` (the
@@ -12,9 +17,11 @@ master that Sentinel names; password and TLS as in ``redis://`` URLs).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
@@ -23,26 +30,34 @@ from redis.asyncio.sentinel import Sentinel
 from redis.exceptions import RedisError
 
 from .exceptions import StoreError
-from .store import BUCKET_S, COUNTS, RequestRecord, StepRecord, bucket_of, buckets_in
+from .store import BUCKET_S, COUNTS, RequestRecord, bucket_of, buckets_in
 
-# Short timeouts: a stalled Redis must not stall a stream; the failover store takes over.
-_TIMEOUTS: dict[str, Any] = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+T = TypeVar("T")
+# redis-py's asyncio client lets some socket failures through as OSError, and timeouts as the
+# built-in TimeoutError (an OSError too): all of them are a Redis failure.
+_FAILURES = (RedisError, OSError)
 
 
-def connect(url: str) -> tuple[Redis | RedisCluster, list[Redis]]:
+def _options(timeout_s: float) -> dict[str, Any]:
+    # redis-py's socket timeouts; ``RedisStore._call`` bounds the whole call by the same,
+    # whatever redis-py does within it (its retries, a Cluster's redirects, a Sentinel lookup).
+    return {"socket_timeout": timeout_s, "socket_connect_timeout": timeout_s}
+
+
+def connect(url: str, timeout_s: float = 0.5) -> tuple[Redis | RedisCluster, list[Redis]]:
     """The client for ``url``, and the Sentinel clients behind it (to close with it)."""
     parts = urlsplit(url)
     if parts.scheme == "redis+cluster":
         cluster_url = url.replace("redis+cluster://", "redis://", 1)
-        return RedisCluster.from_url(cluster_url, **_TIMEOUTS), []
+        return RedisCluster.from_url(cluster_url, **_options(timeout_s)), []
     if parts.scheme == "redis+sentinel":
-        return _sentinel_master(url)
+        return _sentinel_master(url, timeout_s)
     if parts.scheme in {"redis", "rediss", "unix"}:
-        return Redis.from_url(url, **_TIMEOUTS), []
+        return Redis.from_url(url, **_options(timeout_s)), []
     raise StoreError(f"unsupported store URL scheme {parts.scheme!r}")
 
 
-def _sentinel_master(url: str) -> tuple[Redis, list[Redis]]:
+def _sentinel_master(url: str, timeout_s: float) -> tuple[Redis, list[Redis]]:
     parts = urlsplit(url)
     hosts = []
     for node in parts.netloc.rsplit("@", 1)[-1].split(","):
@@ -51,10 +66,10 @@ def _sentinel_master(url: str) -> tuple[Redis, list[Redis]]:
     path = [p for p in parts.path.split("/") if p]
     if not path:
         raise StoreError("a redis+sentinel:// URL needs the service name: .../mymaster")
-    options: dict[str, Any] = {**_TIMEOUTS, "db": int(path[1]) if len(path) > 1 else 0}
+    options: dict[str, Any] = {**_options(timeout_s), "db": int(path[1]) if len(path) > 1 else 0}
     if parts.password:
         options["password"] = parts.password
-    sentinel = Sentinel(hosts, sentinel_kwargs=dict(_TIMEOUTS), **options)  # type: ignore[no-untyped-call]
+    sentinel = Sentinel(hosts, sentinel_kwargs=_options(timeout_s), **options)  # type: ignore[no-untyped-call]
     master: Redis = sentinel.master_for(path[0])
     return master, list(sentinel.sentinels)
 
@@ -62,10 +77,13 @@ def _sentinel_master(url: str) -> tuple[Redis, list[Redis]]:
 class RedisStore:
     kind = "redis"
 
-    def __init__(self, url: str, prefix: str = "safethink:", ttl_s: int = 24 * 3600) -> None:
-        self.client, self._sentinels = connect(url)
+    def __init__(
+        self, url: str, prefix: str = "safethink:", ttl_s: int = 24 * 3600, timeout_s: float = 0.5
+    ) -> None:
+        self.client, self._sentinels = connect(url, timeout_s)
         self.prefix = prefix
         self.ttl_s = ttl_s
+        self.timeout_s = timeout_s
 
     def _key(self, request_id: str) -> str:
         # The braces make a Cluster keep all of a request's keys in one slot.
@@ -74,32 +92,35 @@ class RedisStore:
     def _stats_key(self, bucket: int) -> str:
         return f"{self.prefix}stats:{bucket}"
 
-    async def begin(self, request_id: str, fields: dict[str, Any]) -> None:
-        await self._write_record(request_id, {"id": request_id, **fields})
+    async def begin(self, record: RequestRecord) -> None:
+        await self.put(record)
 
-    async def add_step(self, request_id: str, seq: int, step: StepRecord) -> None:
-        await self._write_record(request_id, {f"step:{seq:04d}": step})
+    async def add_step(self, record: RequestRecord) -> None:
+        steps = record["steps"]
+        newest = {_step_field(len(steps) - 1): steps[-1]}
+        await self._call(lambda: self._write(record["id"], newest))
 
-    async def finish(self, request_id: str, fields: dict[str, Any], counts: dict[str, int]) -> None:
-        key = self._key(request_id)
+    async def put(self, record: RequestRecord) -> None:
+        await self._call(lambda: self._write(record["id"], _fields(record)))
+
+    async def finish(self, record: RequestRecord, counts: dict[str, int]) -> None:
+        key = self._key(record["id"])
         stats_key = self._stats_key(bucket_of(_now()))
-        try:
+
+        async def write() -> None:
             async with self.client.pipeline(transaction=False) as pipe:
-                pipe.hset(key, mapping=_encode(fields))
+                pipe.hset(key, mapping=_encode(_fields(record)))
                 pipe.expire(key, self.ttl_s)
                 for name, value in counts.items():
                     if value:
                         pipe.hincrby(stats_key, name, value)
                 pipe.expire(stats_key, self.ttl_s + BUCKET_S)
                 await pipe.execute()
-        except RedisError as exc:
-            raise StoreError(f"redis: {exc}") from exc
+
+        await self._call(write)
 
     async def get(self, request_id: str) -> RequestRecord | None:
-        try:
-            raw = await self.client.hgetall(self._key(request_id))
-        except RedisError as exc:
-            raise StoreError(f"redis: {exc}") from exc
+        raw = await self._call(lambda: self.client.hgetall(self._key(request_id)))
         if not raw:
             return None
         fields = {_text(k): json.loads(v) for k, v in raw.items()}
@@ -109,23 +130,23 @@ class RedisStore:
 
     async def stats(self, window_s: int) -> dict[str, int]:
         total = dict.fromkeys(COUNTS, 0)
-        try:
+
+        async def read() -> list[Any]:
             async with self.client.pipeline(transaction=False) as pipe:
                 for bucket in buckets_in(window_s, _now()):
                     pipe.hgetall(self._stats_key(bucket))
-                buckets = await pipe.execute()
-        except RedisError as exc:
-            raise StoreError(f"redis: {exc}") from exc
-        for bucket in buckets:
+                return await pipe.execute()
+
+        for bucket in await self._call(read):
             for name, value in bucket.items():
                 total[_text(name)] = total.get(_text(name), 0) + int(value)
         return total
 
     async def check(self) -> str | None:
         try:
-            await self.client.ping()
-        except RedisError as exc:
-            return f"redis: {exc.__class__.__name__}: {exc}"
+            await self._call(self.client.ping)
+        except StoreError as exc:
+            return str(exc)
         return None
 
     async def aclose(self) -> None:
@@ -133,15 +154,33 @@ class RedisStore:
         for sentinel in self._sentinels:
             await sentinel.aclose()
 
-    async def _write_record(self, request_id: str, fields: dict[str, Any]) -> None:
-        key = self._key(request_id)
+    async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
+        """``operation``, bounded in time, its failure mapped once to StoreError."""
         try:
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.hset(key, mapping=_encode(fields))
-                pipe.expire(key, self.ttl_s)
-                await pipe.execute()
-        except RedisError as exc:
-            raise StoreError(f"redis: {exc}") from exc
+            async with asyncio.timeout(self.timeout_s):
+                return await operation()
+        except _FAILURES as exc:
+            detail = str(exc) or f"no answer within {self.timeout_s:g} s"
+            raise StoreError(f"redis: {exc.__class__.__name__}: {detail}") from exc
+
+    async def _write(self, request_id: str, fields: dict[str, Any]) -> None:
+        key = self._key(request_id)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=_encode(fields))
+            pipe.expire(key, self.ttl_s)
+            await pipe.execute()
+
+
+def _fields(record: RequestRecord) -> dict[str, Any]:
+    """The record as the hash's fields: its steps one field each."""
+    fields: dict[str, Any] = {k: v for k, v in record.items() if k != "steps"}
+    for seq, step in enumerate(record.get("steps", [])):
+        fields[_step_field(seq)] = step
+    return fields
+
+
+def _step_field(seq: int) -> str:
+    return f"step:{seq:04d}"
 
 
 def _encode(fields: dict[str, Any]) -> dict[Any, Any]:

@@ -1,7 +1,10 @@
-"""Writes the engine's events back in OpenAI's format: SSE chunks, or one ChatCompletion.
+"""Writes the engine's events back in OpenAI's format: SSE chunks, or one whole answer, for
+the chat completions API (``chat.completion.chunk`` / ``chat.completion``) and the legacy
+completions API (``text_completion``).
 
 The reasoning goes back in the shape the upstream used (``reasoning_content``, ``reasoning``, or
-inline tags in ``content``); when the upstream gave none, in ``reasoning_content``. The last
+inline tags in ``content``); when the upstream gave none, in ``reasoning_content``. A completions
+stream has only ``text``: everything, the thinking block with its tags, goes there. The last
 chunk with a ``finish_reason`` carries the ``safethink`` report; a usage chunk follows when the
 client asked for ``stream_options.include_usage``. Usage is the sum over every upstream call.
 """
@@ -10,8 +13,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any, Literal
 
 from .errors import error_body
 from .events import Content, Delta, Event, Finish, Reasoning, ThinkEnd
@@ -28,10 +31,12 @@ def sse(obj: Any) -> bytes:
 
 
 DONE = b"data: [DONE]\n\n"
+Api = Literal["chat", "completions"]
 
 
 class _Shaper:
-    """Maps reasoning events to the delta fields of the upstream's shape."""
+    """Maps reasoning events to the delta fields of the upstream's shape (on a completions
+    stream the shape is inline or content: its ``text`` is the only field)."""
 
     def __init__(self, engine: SteeringEngine) -> None:
         self.engine = engine
@@ -57,28 +62,38 @@ class _Shaper:
 
 
 async def stream_chunks(
-    engine: SteeringEngine, batches: AsyncIterator[list[Event]], model: str, include_usage: bool
-) -> AsyncIterator[bytes]:
+    engine: SteeringEngine,
+    batches: AsyncIterator[list[Event]],
+    model: str,
+    include_usage: bool,
+    api: Api = "chat",
+) -> AsyncGenerator[bytes, None]:
     """SSE bytes for the client, one write a batch. An error after the stream started becomes
     an error event. Every chunk shares its head, so only the delta is serialised each time."""
     base = {
-        "id": f"chatcmpl-{engine.report['request_id']}",
-        "object": "chat.completion.chunk",
+        "id": _id(engine, api),
+        "object": "chat.completion.chunk" if api == "chat" else "text_completion",
         "created": int(time.time()),
         "model": model,
     }
-    head = b"data: " + _dumps(base)[:-1] + b',"choices":[{"index":0,"delta":'
-    tail = b',"finish_reason":null}]}\n\n'
+    if api == "chat":
+        head = b"data: " + _dumps(base)[:-1] + b',"choices":[{"index":0,"delta":'
+        tail = b',"finish_reason":null}]}\n\n'
+        last: dict[str, Any] = {"delta": {}}
+    else:
+        head = b"data: " + _dumps(base)[:-1] + b',"choices":[{"index":0,"text":'
+        tail = b',"logprobs":null,"finish_reason":null}]}\n\n'
+        last = {"text": "", "logprobs": None}
     shaper = _Shaper(engine)
     try:
         async for batch in batches:
             out: list[bytes] = []
             for event in batch:
                 if isinstance(event, Finish):
-                    choice = {"index": 0, "delta": {}, "finish_reason": event.reason}
+                    choice = {"index": 0, **last, "finish_reason": event.reason}
                     out.append(sse({**base, "choices": [choice], "safethink": engine.report}))
-                elif delta := shaper.delta(event):
-                    out.append(head + _dumps(delta) + tail)
+                elif (delta := shaper.delta(event)) and (part := _part(delta, api)) is not None:
+                    out.append(head + part + tail)
             if out:
                 yield b"".join(out)
         if include_usage:
@@ -87,6 +102,42 @@ async def stream_chunks(
         engine.error = exc
         yield sse(error_body(exc))
     yield DONE
+
+
+def _id(engine: SteeringEngine, api: Api) -> str:
+    return ("chatcmpl-" if api == "chat" else "cmpl-") + engine.report["request_id"]
+
+
+def _part(delta: dict[str, Any], api: Api) -> bytes | None:
+    """The chunk's payload: the delta object (chat), or the text (completions)."""
+    if api == "chat":
+        return _dumps(delta)
+    text = delta.get("content")
+    return _dumps(text) if isinstance(text, str) and text else None
+
+
+async def assemble_text(
+    engine: SteeringEngine, batches: AsyncIterator[list[Event]], model: str
+) -> dict[str, Any]:
+    """A whole text_completion from the events (non-streaming completions requests)."""
+    shaper = _Shaper(engine)
+    parts: list[str] = []
+    async for batch in batches:
+        for event in batch:
+            text = (shaper.delta(event) or {}).get("content")
+            if isinstance(text, str):
+                parts.append(text)
+    choice = {"index": 0, "text": "".join(parts), "logprobs": None,
+              "finish_reason": engine.finish_reason or "stop"}
+    return {
+        "id": _id(engine, "completions"),
+        "object": "text_completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [choice],
+        "usage": engine.usage,
+        "safethink": engine.report,
+    }
 
 
 async def assemble(
@@ -114,7 +165,7 @@ async def assemble(
     if tool_calls:
         message["tool_calls"] = [tool_calls[i] for i in sorted(tool_calls)]
     return {
-        "id": f"chatcmpl-{engine.report['request_id']}",
+        "id": _id(engine, "chat"),
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .settings import FailMode, PolicyName
 
 
 class SafeThinkOptions(BaseModel):
-    """``extra_body={"safethink": {...}}``: per-request settings, within the allow-list."""
+    """``extra_body={"safethink": {...}}``: per-request settings, within the allow-list and its
+    bounds (proxy/policies.py). Strict: a guard's knob is taken only as the type it is, never
+    coerced (``"tau": true`` or ``"steer_steps": "3"`` is a 400)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     policy: PolicyName | None = None
     tau: float | None = Field(None, ge=-1.0, le=1.0)
@@ -30,6 +32,17 @@ class Message(BaseModel):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: str | list[dict[str, Any]] | None = None
 
+    @field_validator("content")
+    @classmethod
+    def _text_parts_are_text(
+        cls, value: str | list[dict[str, Any]] | None
+    ) -> str | list[dict[str, Any]] | None:
+        # The scorer reads the text parts: one that is not a string is the client's error.
+        for index, part in enumerate(value if isinstance(value, list) else ()):
+            if part.get("type") == "text" and not isinstance(part.get("text"), str):
+                raise ValueError(f"content[{index}].text must be a string")
+        return value
+
 
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -41,6 +54,24 @@ class ChatRequest(BaseModel):
     logprobs: bool | None = None
     top_logprobs: int | None = None
     seed: int | None = None
+    stream_options: dict[str, Any] | None = None
+    safethink: SafeThinkOptions | None = None
+
+
+class CompletionRequest(BaseModel):
+    """``POST /v1/completions``: the fields the guard acts on; the rest is forwarded as it is."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(min_length=1)
+    # A string, a list of them, or token ids; only text (one prompt) can be scored.
+    prompt: str | list[str] | list[int] | list[list[int]]
+    stream: bool = False
+    n: int | None = Field(None, ge=1)
+    best_of: int | None = Field(None, ge=1)
+    logprobs: int | None = None
+    echo: bool | None = None
+    suffix: str | None = None
     stream_options: dict[str, Any] | None = None
     safethink: SafeThinkOptions | None = None
 

@@ -6,15 +6,24 @@
   the reward service's own settings (``SAFETHINK_REWARD_*``); it needs the ``reward`` extra.
 
 Both raise ``ScoringError`` subclasses and nothing else; what follows a failure is the
-``fail_mode`` decision, taken by the steering engine.
+``fail_mode`` decision, taken by the steering engine. Their messages reach clients (fail-closed
+errors), so they never name the reward service's host or port: the log has the details.
+
+A request's prompt is prepared once (``ScorePrompt``): cut to what the scorer reads and
+JSON-encoded a single time, however many of its steps are scored.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
+
+from reward_service.text import truncate_middle
 
 from .exceptions import ScorerTimeout, ScorerUnavailable, ScoringError
 from .upstream import probe
@@ -23,10 +32,38 @@ if TYPE_CHECKING:
     from reward_service.engine import Engine
 
 Messages = list[dict[str, Any]]
+log = logging.getLogger("safethink.scoring")
+# The roles a scorer reads (the reward service drops the system and tool turns).
+_READ_ROLES = ("user", "assistant")
+
+
+@dataclass(frozen=True)
+class ScorePrompt:
+    """x as the scorer reads it, prepared once per request."""
+
+    messages: Messages
+    json: bytes = field(repr=False)
+
+    @classmethod
+    def of(cls, messages: Messages, budget: int) -> ScorePrompt:
+        """The user and assistant turns, newest first, until ``budget`` characters are spent,
+        each cut from its middle as the reward service cuts it (it spends its own budget,
+        ``max_prompt_chars``, the same way): what is left out would never be read."""
+        kept: Messages = []
+        for message in reversed(text_only(messages)):
+            if budget <= 0:
+                break
+            if message["role"] not in _READ_ROLES:
+                continue
+            text, _ = truncate_middle(message["content"], max(budget, 64))
+            kept.append({"role": message["role"], "content": text})
+            budget -= len(text)
+        kept.reverse()
+        return cls(kept, json.dumps(kept, ensure_ascii=False).encode())
 
 
 class Scorer(Protocol):
-    async def score(self, prompt: Messages, trace: str) -> float:
+    async def score(self, prompt: ScorePrompt, trace: str) -> float:
         """R(x, z + y) in [-1, 1], positive = safe."""
         ...
 
@@ -54,27 +91,37 @@ def text_only(messages: Messages) -> Messages:
 
 
 class HttpScorer:
-    def __init__(self, session: aiohttp.ClientSession, url: str, timeout: float) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, url: str, timeout: float, trace_chars: int = 16_000
+    ) -> None:
         self.session = session
         self.url = url + "/v1/score"
         self.ready_url = url + "/readyz"
         self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self.trace_chars = trace_chars
 
-    async def score(self, prompt: Messages, trace: str) -> float:
-        body = {"items": [{"prompt": prompt, "trace": trace}]}
+    async def score(self, prompt: ScorePrompt, trace: str) -> float:
+        trace, _ = truncate_middle(trace, self.trace_chars)
+        body = b'{"items":[{"prompt":%b,"trace":%b}]}' % (
+            prompt.json,
+            json.dumps(trace, ensure_ascii=False).encode(),
+        )
+        headers = {"content-type": "application/json"}
         try:
-            async with self.session.post(self.url, json=body, timeout=self.timeout) as response:
+            async with self.session.post(
+                self.url, data=body, headers=headers, timeout=self.timeout
+            ) as response:
                 if response.status != 200:
-                    text = (await response.read())[:300].decode(errors="replace")
-                    raise ScorerUnavailable(
-                        f"the reward service answered HTTP {response.status}: {text}"
-                    )
+                    raise ScorerUnavailable(await _status_message(response))
                 answer = await response.json(content_type=None)
         except TimeoutError as exc:
             limit = self.timeout.total
             raise ScorerTimeout(f"the reward service did not answer in {limit}s") from exc
         except aiohttp.ClientError as exc:
-            raise ScorerUnavailable(f"the reward service cannot be reached: {exc}") from exc
+            log.warning("reward service %s unreachable: %s", self.url, exc)
+            raise ScorerUnavailable(
+                f"the reward service cannot be reached ({exc.__class__.__name__})"
+            ) from exc
         except ValueError as exc:
             raise ScorerUnavailable("the reward service's answer is not JSON") from exc
         try:
@@ -90,6 +137,20 @@ class HttpScorer:
 
     async def aclose(self) -> None:
         return None  # the session belongs to the app
+
+
+async def _status_message(response: aiohttp.ClientResponse) -> str:
+    """The reward service's own error message, without its address."""
+    message = ""
+    try:
+        body = json.loads(await response.read())
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            message = str(body["error"].get("message", ""))[:300]
+    except (ValueError, aiohttp.ClientError):
+        pass
+    return f"the reward service answered HTTP {response.status}" + (
+        f": {message}" if message else ""
+    )
 
 
 class EmbeddedScorer:
@@ -111,12 +172,13 @@ class EmbeddedScorer:
         await engine.start()
         return cls(engine, score_timeout)
 
-    async def score(self, prompt: Messages, trace: str) -> float:
+    async def score(self, prompt: ScorePrompt, trace: str) -> float:
         from reward_service.schemas import ScoreItem
 
         try:
             async with asyncio.timeout(self.timeout):
-                results = await self.engine.score([ScoreItem(prompt=prompt, trace=trace)])
+                item = ScoreItem(prompt=prompt.messages, trace=trace)
+                results = await self.engine.score([item])
         except TimeoutError as exc:
             raise ScorerTimeout(f"the embedded scorer took over {self.timeout}s") from exc
         except ScoringError:

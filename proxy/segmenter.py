@@ -29,6 +29,11 @@ class Segmenter:
         self._lead = 0
         # Where the search for the delimiter resumes; text before it has been searched.
         self._scan = 0
+        # The first character after the lead that is not whitespace, once found (-1 before);
+        # until then, how far the whitespace after the lead has been checked. Blank text is
+        # looked at once, never re-stripped on every chunk.
+        self._visible = -1
+        self._blank = 0
 
     @property
     def pending(self) -> str:
@@ -40,6 +45,7 @@ class Segmenter:
         self._buffer += text
         self._lead = len(self._buffer)
         self._scan = len(self._buffer)
+        self._visible, self._blank = -1, self._lead
 
     def feed(self, text: str) -> list[str]:
         """Add streamed text; return the steps it completed, in order."""
@@ -50,24 +56,23 @@ class Segmenter:
             self._buffer = self._buffer[cut:]
             self._lead = 0
             self._scan = 0
+            self._visible, self._blank = -1, 0
         return steps
 
     def flush(self) -> str:
         """End of the trace: return what is left (possibly empty or only whitespace)."""
         rest, self._buffer, self._lead, self._scan = self._buffer, "", 0, 0
+        self._visible, self._blank = -1, 0
         return rest
 
     def _find_cut(self) -> int | None:
         buffer, delim = self._buffer, self.delimiter
         limit = self.max_chars
-        start = self._scan
-        while True:
-            index = buffer.find(delim, start, limit + len(delim) - 1)
-            if index < 0:
-                break
-            if buffer[self._lead : index].strip():
+        # A delimiter cuts only after some visible text (finding it moves _scan past it).
+        if self._visible >= 0 or self._first_visible(min(len(buffer), limit)) >= 0:
+            index = buffer.find(delim, self._scan, limit + len(delim) - 1)
+            if index >= 0:
                 return index + len(delim)
-            start = index + 1
         # No delimiter starting before the limit. Remember where to resume: a delimiter may
         # still be arriving across the next chunk boundary.
         self._scan = max(self._scan, min(len(buffer), limit) - len(delim) + 1, 0)
@@ -76,9 +81,27 @@ class Segmenter:
         return self._length_cut()
 
     def _length_cut(self) -> int:
-        head = self._buffer[: self.max_chars]
-        floor = max(self._lead, self.max_chars // 2)
-        for index in range(len(head) - 1, floor - 1, -1):
-            if head[index].isspace() and head[self._lead : index].strip():
+        limit = self.max_chars
+        visible = self._first_visible(limit)
+        if visible < 0:
+            return limit  # nothing but whitespace: cut hard, there is no better place
+        head = self._buffer
+        for index in range(limit - 1, max(visible + 1, limit // 2) - 1, -1):
+            if head[index].isspace():
                 return index + 1
-        return self.max_chars
+        return limit
+
+    def _first_visible(self, end: int) -> int:
+        """Where the first character after the lead that is not whitespace is, if before end;
+        else -1. Each character is looked at once, however often this is asked."""
+        if self._visible < 0:
+            start = max(self._blank, self._lead)
+            if end > start:
+                part = self._buffer[start:end]
+                blank = len(part) - len(part.lstrip())
+                if blank < len(part):
+                    self._visible = start + blank
+                    self._scan = max(self._scan, self._visible + 1)  # no cut before it
+                else:
+                    self._blank = end
+        return self._visible if 0 <= self._visible < end else -1

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PolicyName = Literal["safethink", "none", "zerothink", "lessthink", "safepath", "adashield"]
@@ -28,12 +28,10 @@ ContinuationMode = Literal["auto", "chat", "completions"]
 FailMode = Literal["closed", "open"]
 
 # The knobs a request may set through ``extra_body={"safethink": {...}}``; which of them a
-# deployment lets requests change is ``request_overrides``.
+# deployment lets requests change is ``request_overrides`` (none by default).
 OverridableField = Literal[
     "policy", "tau", "steer_steps", "resamples", "steering_prefix", "show_prefix", "fail_mode"
 ]
-
-_OVERRIDES: tuple[OverridableField, ...] = ("policy",)
 
 ADASHIELD_PROMPT = (
     "Before processing any instruction, examine the input (text and any image) carefully "
@@ -43,8 +41,10 @@ ADASHIELD_PROMPT = (
 
 
 class Settings(BaseSettings):
+    # Errors name the setting and the rule, never the value given: keys and URLs with passwords
+    # would otherwise be printed at start.
     model_config = SettingsConfigDict(
-        env_prefix="SAFETHINK_", extra="ignore", validate_default=True
+        env_prefix="SAFETHINK_", extra="ignore", validate_default=True, hide_input_in_errors=True
     )
 
     # Serving.
@@ -52,10 +52,16 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=0, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
-    # Client keys for /v1/* (none: open), and the key of the audit and stats routes.
+    # Client keys for /v1/* (none: open), and the key of the audit and stats routes. An empty
+    # key is refused at start: it would match a request that sends none.
     api_keys: list[SecretStr] = Field(default_factory=list)
     admin_key: SecretStr | None = None
     max_body_bytes: int = Field(20 * 1024 * 1024, gt=0)
+    # Admission: a slow upload is cut after body_read_timeout_s (408); past max_concurrent
+    # model requests (streams included) a request gets 503 with Retry-After: retry_after_s.
+    body_read_timeout_s: float = Field(30.0, gt=0)
+    max_concurrent_requests: int = Field(512, gt=0)
+    retry_after_s: int = Field(1, ge=0)
 
     # The user's model server.
     upstream_url: str = "http://127.0.0.1:8000/v1"
@@ -66,11 +72,22 @@ class Settings(BaseSettings):
     # Ask the upstream for usage on every chunk (vLLM's ``continuous_usage_stats``), so that a
     # cancelled attempt's tokens are counted too. Servers that reject unknown fields need False.
     upstream_continuous_usage: bool = False
+    # Open connections to the upstream at most (aiohttp's pool; further calls wait for one).
+    upstream_max_connections: int = Field(1024, gt=0)
+    # One server-sent event from the upstream, at most: a longer one ends that stream with an
+    # error (the decoder holds an event whole until it is complete).
+    max_event_bytes: int = Field(1024 * 1024, gt=0)
 
     # Scoring: "embedded" (in-process reward_service) or the reward service's base URL.
     reward: str = "embedded"
     score_timeout: float = Field(10.0, gt=0)
     fail_mode: FailMode = "closed"
+    # What a score call sends, at most: the scorer reads no more than this of the prompt (the
+    # reward service's own max_prompt_chars and max_trace_chars), so the rest is never sent.
+    score_prompt_chars: int = Field(8_000, ge=64)
+    score_trace_chars: int = Field(16_000, ge=64)
+    # Open connections to the reward service at most.
+    reward_max_connections: int = Field(256, gt=0)
 
     # State: "memory" or a redis:// URL.
     store: str = "memory"
@@ -79,11 +96,26 @@ class Settings(BaseSettings):
     store_text: bool = False
     # How often a degraded store tries Redis again.
     store_retry_s: float = Field(2.0, gt=0)
+    # The most one Redis call may take, redis-py's retries included; past it that write goes to
+    # memory (the store degrades), so a stalled Redis holds a stream this long at most, once.
+    store_timeout_s: float = Field(0.5, gt=0)
+    # How long a request's closing write may still run once its client has left.
+    store_finish_timeout_s: float = Field(5.0, gt=0)
 
     # Policy.
     policy: PolicyName = "safethink"
-    allowed_policies: list[PolicyName] = Field(default_factory=lambda: list(POLICIES))
-    request_overrides: list[OverridableField] = Field(default_factory=lambda: list(_OVERRIDES))
+    # What a request may change (proxy/policies.py). By default nothing: the policies a request
+    # may pick (``policy`` is always among them), and the knobs it may set, are the operator's.
+    allowed_policies: list[PolicyName] = Field(default_factory=list)
+    request_overrides: list[OverridableField] = Field(default_factory=list)
+    # How far an overridable knob may loosen the guard: the lowest value a request may ask for
+    # (a bound above the deployment's own value widens nothing). Unset: a request may only make
+    # the guard stricter than this deployment (a higher tau, more guarded steps, more
+    # resamples, fail_mode closed).
+    override_tau_min: float | None = Field(None, ge=-1.0, le=1.0)
+    override_steer_steps_min: int | None = Field(None, ge=0)
+    override_resamples_min: int | None = Field(None, ge=0)
+    override_fail_open: bool = False
     tau: float = Field(0.0, ge=-1.0, le=1.0)
     steer_steps: int = Field(3, ge=0)  # m in the paper
     resamples: int = Field(4, ge=0)  # B in the paper
@@ -93,13 +125,23 @@ class Settings(BaseSettings):
     # Reasoning and steps.
     step_delimiter: str = "\n\n"
     max_step_chars: int = Field(2000, gt=0)
+    # Text read ahead of a step that is being scored, at most (then reading waits).
+    max_readahead_chars: int = Field(64 * 1024, gt=0)
     think_open: str = "<think>"
     think_close: str = "</think>"
 
     # How a steered generation is re-issued.
     continuation: ContinuationMode = "auto"
-    # Where completions mode finds the chat template: a local tokenizer directory or hub id
-    # (resolved offline from the cache); empty means the requested model's name.
+    # ``auto`` probes each listed model once (proxy.continuation_probe); its verdict lasts
+    # continuation_probe_ttl_s. A probe that cannot tell is tried again after
+    # continuation_probe_retry_s (meanwhile: chat, and completions for a refused call). One probe
+    # (and each fetch of /v1/models or /props) is given continuation_probe_timeout_s at most.
+    continuation_probe_ttl_s: float = Field(3600.0, gt=0)
+    continuation_probe_retry_s: float = Field(60.0, gt=0)
+    continuation_probe_timeout_s: float = Field(30.0, gt=0)
+    # Where completions mode finds the chat template when the model server reports none (llama.cpp
+    # does, at /props): a local tokenizer directory or hub id (resolved offline from the cache);
+    # empty means the requested model's name, as a hub id only, for a model the upstream lists.
     tokenizer: str = ""
     # A Jinja chat template file that overrides the tokenizer's own.
     chat_template: Path | None = None
@@ -115,6 +157,38 @@ class Settings(BaseSettings):
         if not value:
             raise ValueError("must not be empty")
         return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _keys_not_empty(cls, keys: list[SecretStr]) -> list[SecretStr]:
+        # A bearer token arrives stripped, so a key's surrounding whitespace could never match.
+        stripped = [SecretStr(key.get_secret_value().strip()) for key in keys]
+        if any(not key.get_secret_value() for key in stripped):
+            raise ValueError(
+                "SAFETHINK_API_KEYS holds an empty key, which would let in requests that send "
+                "none: remove it (an empty list means no keys)"
+            )
+        return stripped
+
+    @field_validator("admin_key")
+    @classmethod
+    def _admin_key_not_empty(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is None:
+            return None
+        stripped = key.get_secret_value().strip()
+        if not stripped:
+            raise ValueError(
+                "SAFETHINK_ADMIN_KEY is empty, which would let in requests that send no key: "
+                "unset it instead"
+            )
+        return SecretStr(stripped)
+
+    @model_validator(mode="after")
+    def _own_policy_allowed(self) -> Settings:
+        # A request may always restate the deployment's policy, so it is always in the list.
+        if self.policy not in self.allowed_policies:
+            self.allowed_policies = [self.policy, *self.allowed_policies]
+        return self
 
     @field_validator("upstream_url", "reward")
     @classmethod

@@ -22,22 +22,34 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import AbstractAsyncContextManager, aclosing
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from .audit import Recorder
-from .continuation import Call, CallKind, Continuer
+from .continuation import Call, CallKind
 from .events import Content, Delta, Event, Finish, Reasoning, ThinkEnd
-from .exceptions import SafeThinkError, ScoringError
+from .exceptions import SafeThinkError, ScoringError, UpstreamUnavailable
 from .metrics import Metrics
 from .policies import Plan, RequestSide
 from .reasoning import Piece, ReasoningParser, Shape
 from .schemas import Report, Usage
-from .scoring import Messages, Scorer, text_only
+from .scoring import ScorePrompt, Scorer
 from .segmenter import Segmenter
 from .settings import Settings
+from .upstream import Chunk
 
 _PASSED_ON = ("role", "content", "reasoning_content", "reasoning")
+# What a held event that is not text counts for in the read-ahead bound.
+_EVENT_CHARS = 64
+
+
+class Opener(Protocol):
+    """Opens one upstream generation (chat.py and completions.py each bring theirs)."""
+
+    def open(
+        self, call: Call
+    ) -> AbstractAsyncContextManager[tuple[AsyncIterator[Chunk], CallKind]]: ...
 
 
 @dataclass(slots=True)
@@ -56,8 +68,9 @@ class SteeringEngine:
         plan: Plan,
         side: RequestSide,
         body: dict[str, Any],
+        prompt: ScorePrompt,
         scorer: Scorer,
-        continuer: Continuer,
+        continuer: Opener,
         recorder: Recorder,
         metrics: Metrics,
         request_id: str,
@@ -65,8 +78,8 @@ class SteeringEngine:
         self.settings = settings
         self.plan = plan
         self.side = side
-        self.body = {**body, "messages": side.messages}
-        self.prompt: Messages = text_only(body["messages"])  # the scorer sees the text
+        self.body = body  # as the first call sends it (the policy's changes made)
+        self.prompt = prompt  # x, as the scorer reads it
         self.scorer = scorer
         self.continuer = continuer
         self.recorder = recorder
@@ -104,8 +117,9 @@ class SteeringEngine:
         lead = ""
         while True:
             run = _Call(self, state, lead)
-            async for batch in run.play(call):
-                yield batch
+            async with aclosing(run.play(call)) as batches:
+                async for batch in batches:
+                    yield batch
             if not run.steer:
                 return
             call, state, lead = self._resample(call)
@@ -215,8 +229,13 @@ class _Call:
         self.kind: CallKind = "chat"
         self.usage: dict[str, Any] | None = None
         self.opened_at = 0.0  # until the first event arrives
+        self.finished = False  # a finish_reason came: the stream may end
+        # Characters read ahead into the queue while a step is scored, bounded by
+        # max_readahead_chars: past it, reading waits for the verdict (the upstream is paced by
+        # TCP, the proxy's memory is not at the mercy of a fast generation).
+        self.held_chars = 0
 
-    async def play(self, call: Call) -> AsyncIterator[list[Event]]:
+    async def play(self, call: Call) -> AsyncGenerator[list[Event], None]:
         engine = self.engine
         self.opened_at = time.perf_counter()
         async with engine.continuer.open(call) as (chunks, self.kind):
@@ -231,8 +250,9 @@ class _Call:
             reading: asyncio.Task[dict[str, Any] | None] | None = None
             ended = False
             try:
+                limit = engine.settings.max_readahead_chars
                 while not self.steer and not (ended and not self.queue and not self.scoring):
-                    if self.scoring is not None and not ended:
+                    if self.scoring is not None and not ended and self.held_chars < limit:
                         reading = reading or asyncio.ensure_future(anext(chunks, None))
                         await asyncio.wait(
                             {self.scoring, reading}, return_when=asyncio.FIRST_COMPLETED
@@ -265,9 +285,14 @@ class _Call:
             self.engine.metrics.upstream_ttft.observe(time.perf_counter() - self.opened_at)
             self.opened_at = 0.0
         if chunk is None:
+            if not self.finished:
+                # A clean close before the generation said it was done is a truncated answer,
+                # not a whole one: never passed off as "stop".
+                raise UpstreamUnavailable(
+                    "the model server ended the stream before the generation finished "
+                    "(no finish_reason)"
+                )
             self._end_of_text(self.parser.finish())
-            if not self.engine.finish_reason:
-                self.engine.finish_reason = "stop"
             self._release(Finish(self.engine.finish_reason))
             return True
         if chunk.get("usage"):
@@ -291,6 +316,7 @@ class _Call:
             self._pieces(parser.content(text))
         if reason := choice.get("finish_reason"):
             self.engine.finish_reason = reason
+            self.finished = True
         return False
 
     def _end_of_text(self, pieces: list[Piece]) -> None:
@@ -341,6 +367,7 @@ class _Call:
             shown = text[len(self.lead) :]
         self.lead = ""
         self.queue.append(_Step(self.next_index, text, shown, time.perf_counter()))
+        self.held_chars += len(text)
         self.next_index += 1
         self.guarding = self.engine.guarded(self.next_index)
 
@@ -356,6 +383,7 @@ class _Call:
     def _release(self, event: Event) -> None:
         if self.queue or self.scoring:
             self.queue.append(event)
+            self.held_chars += _held_size(event)
         else:
             self.out.append(event)
 
@@ -371,18 +399,25 @@ class _Call:
         score, latency = task.result()
         step = self.queue.popleft()
         assert isinstance(step, _Step)
+        self.held_chars -= len(step.text)
         if not await self.engine.decide(step, score, latency, attempt):
             self.steer = True
             self.queue.clear()
+            self.held_chars = 0
             return
         self.engine.metrics.proxy_added.observe(time.perf_counter() - step.held_at)
         self.out.append(self._event(step.shown))
         while self.queue and not isinstance(self.queue[0], _Step):
             event = self.queue.popleft()
             assert not isinstance(event, _Step)
+            self.held_chars -= _held_size(event)
             if isinstance(event, (Reasoning, Content)) and _is_monitored(event, self.engine):
                 self.engine.extend_trace(event.text)
             self.out.append(event)
+
+
+def _held_size(event: Event) -> int:
+    return len(event.text) if isinstance(event, (Reasoning, Content)) else _EVENT_CHARS
 
 
 def _is_monitored(event: Reasoning | Content, engine: SteeringEngine) -> bool:

@@ -5,6 +5,10 @@ runs alone: bounded in entries, expired after ``store_ttl_s``); ``RedisStore`` s
 replicas; ``FailoverStore`` puts a Redis store in front of a memory one and falls back when
 Redis is down. A store never fails a client's request: its callers log and count its errors.
 
+Every write carries the request's whole record so far (the Recorder keeps it), so that a store
+that did not see the request's earlier writes, the memory store after Redis failed mid-request,
+can hold the record whole rather than just the latest step of it.
+
 Counts (requests, violations, steers...) go into one bucket per minute, so that any replica can
 sum the same window. Step text is kept only when ``store_text`` is on: traces can be sensitive.
 """
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, OrderedDict
-from typing import Any, Literal, Protocol, TypedDict
+from typing import Literal, Protocol, TypedDict
 
 Decision = Literal["accept", "steer", "keep_exhausted", "unscored"]
 COUNTS = (
@@ -48,22 +52,35 @@ class RequestRecord(TypedDict, total=False):
     started_at: float
     finished_at: float
     outcome: str
+    finish_reason: str
+    steps_scored: int
+    violations: int
     steers: int
     resamples: int
+    recovered: int
+    exhausted: int
+    fail_open: int
+    upstream_calls: int
     steps: list[StepRecord]
 
 
 class Store(Protocol):
     kind: str
 
-    async def begin(self, request_id: str, fields: dict[str, Any]) -> None: ...
-
-    async def add_step(self, request_id: str, seq: int, step: StepRecord) -> None:
-        """Step ``seq`` (0, 1, 2... in decision order) of the request."""
+    async def begin(self, record: RequestRecord) -> None:
+        """A new request: ``record`` has its id and first fields, and no steps yet."""
         ...
 
-    async def finish(self, request_id: str, fields: dict[str, Any], counts: dict[str, int]) -> None:
-        """The request's outcome, and what it adds to the windowed counts."""
+    async def add_step(self, record: RequestRecord) -> None:
+        """The request's newest step, ``record["steps"][-1]``, in decision order."""
+        ...
+
+    async def finish(self, record: RequestRecord, counts: dict[str, int]) -> None:
+        """The request's outcome (in ``record``), and what it adds to the windowed counts."""
+        ...
+
+    async def put(self, record: RequestRecord) -> None:
+        """The whole record, over what the store held of it."""
         ...
 
     async def get(self, request_id: str) -> RequestRecord | None: ...
@@ -97,32 +114,40 @@ class MemoryStore:
         self._records: OrderedDict[str, tuple[float, RequestRecord]] = OrderedDict()
         self._buckets: dict[int, Counter[str]] = {}
 
-    async def begin(self, request_id: str, fields: dict[str, Any]) -> None:
-        record: RequestRecord = {"id": request_id, "steps": []}
-        record.update(fields)  # type: ignore[typeddict-item]
-        self._records[request_id] = (time.monotonic() + self.ttl_s, record)
-        self._evict()
+    async def begin(self, record: RequestRecord) -> None:
+        await self.put(record)
 
-    async def add_step(self, request_id: str, seq: int, step: StepRecord) -> None:
-        entry = self._records.get(request_id)
-        if entry is not None:
-            entry[1].setdefault("steps", []).append(step)
+    async def add_step(self, record: RequestRecord) -> None:
+        held = self._held(record["id"])
+        if held is not None and len(held["steps"]) == len(record["steps"]) - 1:
+            held["steps"].append(record["steps"][-1])
+        else:  # the steps before it were written elsewhere (to Redis, before it failed)
+            await self.put(record)
 
-    async def finish(self, request_id: str, fields: dict[str, Any], counts: dict[str, int]) -> None:
-        entry = self._records.get(request_id)
-        if entry is not None:
-            entry[1].update(fields)  # type: ignore[typeddict-item]
+    async def finish(self, record: RequestRecord, counts: dict[str, int]) -> None:
+        await self.put(record)
         now = time.time()
         self._buckets.setdefault(bucket_of(now), Counter()).update(counts)
         oldest = bucket_of(now - self.ttl_s)
         for bucket in [b for b in self._buckets if b < oldest]:
             del self._buckets[bucket]
 
+    async def put(self, record: RequestRecord) -> None:
+        # A copy: the caller goes on adding to its record, and only a write may change ours.
+        request_id = record["id"]
+        held: RequestRecord = {**record, "steps": list(record.get("steps", []))}
+        self._records[request_id] = (time.monotonic() + self.ttl_s, held)
+        self._records.move_to_end(request_id)
+        self._evict()
+
+    def holds(self, request_id: str) -> bool:
+        return self._held(request_id) is not None
+
+    def drop(self, request_id: str) -> None:
+        self._records.pop(request_id, None)
+
     async def get(self, request_id: str) -> RequestRecord | None:
-        entry = self._records.get(request_id)
-        if entry is None or entry[0] < time.monotonic():
-            return None
-        return entry[1]
+        return self._held(request_id)
 
     async def stats(self, window_s: int) -> dict[str, int]:
         total: Counter[str] = Counter({name: 0 for name in COUNTS})
@@ -135,6 +160,12 @@ class MemoryStore:
 
     async def aclose(self) -> None:
         self._records.clear()
+
+    def _held(self, request_id: str) -> RequestRecord | None:
+        entry = self._records.get(request_id)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
 
     def _evict(self) -> None:
         now = time.monotonic()

@@ -16,11 +16,15 @@ an error object inside a stream that had already started with status 200.
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from itertools import takewhile
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
@@ -34,6 +38,7 @@ from .exceptions import (
 from .settings import Settings
 
 Chunk = dict[str, Any]
+log = logging.getLogger("safethink.upstream")
 _PROBE_TIMEOUT = aiohttp.ClientTimeout(total=2.0)
 
 
@@ -54,7 +59,7 @@ def create_session(settings: Settings) -> aiohttp.ClientSession:
         sock_connect=settings.upstream_connect_timeout,
         sock_read=settings.upstream_read_timeout,
     )
-    connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+    connector = aiohttp.TCPConnector(limit=settings.upstream_max_connections, ttl_dns_cache=300)
     return aiohttp.ClientSession(
         connector=connector, timeout=timeout, auto_decompress=False, raise_for_status=False
     )
@@ -73,6 +78,7 @@ class Upstream:
     def __init__(self, session: aiohttp.ClientSession, settings: Settings) -> None:
         self.session = session
         self.base_url = settings.upstream_url
+        self.max_event_bytes = settings.max_event_bytes
         self.headers = {"accept-encoding": "identity", "content-type": "application/json"}
         if settings.upstream_api_key is not None:
             key = settings.upstream_api_key.get_secret_value()
@@ -83,7 +89,7 @@ class Upstream:
         self, path: str, body: dict[str, Any]
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """POST body and yield the response once its status is a success (headers read)."""
-        data = json.dumps(body, ensure_ascii=False).encode()
+        data = _payload(body)
         try:
             response = await self.session.post(self.base_url + path, data=data,
                                                headers=self.headers)
@@ -103,7 +109,8 @@ class Upstream:
     async def stream(self, path: str, body: dict[str, Any]) -> AsyncIterator[AsyncIterator[Chunk]]:
         """POST a streaming body and yield its events, parsed, until ``[DONE]`` or the end."""
         async with self.open(path, body) as response:
-            yield iter_events(response.content.iter_any())
+            yield iter_events(response.content.iter_any(),
+                              max_event_bytes=self.max_event_bytes)
 
     async def check(self) -> str | None:
         """None when the server answers ``GET /models``, else why not (for ``/readyz``)."""
@@ -114,7 +121,7 @@ class Upstream:
 
     async def request(self, method: str, path: str, *, json_body: Any = None) -> Relayed:
         """A plain (non-streaming) call whose answer is forwarded as it is."""
-        data = None if json_body is None else json.dumps(json_body, ensure_ascii=False).encode()
+        data = None if json_body is None else _payload(json_body)
         try:
             async with self.session.request(
                 method, self.base_url + path, data=data, headers=self.headers
@@ -124,34 +131,62 @@ class Upstream:
             raise _unreachable(self.base_url, exc) from exc
 
 
+def _payload(body: Any) -> io.BytesIO:
+    """The JSON body to send. In a file object, which aiohttp writes in pieces: a large bytes
+    body is one write, and aiohttp warns that it may hold up the event loop."""
+    return io.BytesIO(json.dumps(body, ensure_ascii=False).encode())
+
+
 async def _read(response: aiohttp.ClientResponse) -> bytes:
     try:
         return await response.read()
     except (aiohttp.ClientError, TimeoutError) as exc:
-        raise UpstreamUnavailable(f"the model server broke the response: {exc}") from exc
+        raise UpstreamUnavailable(
+            f"the model server broke the response ({exc.__class__.__name__})"
+        ) from exc
 
 
 def _unreachable(url: str, exc: BaseException) -> UpstreamError:
+    """The client is told what failed, never where: the URL can hold a user and a password,
+    and the host and port are the operator's business; the log has them (credentials cut)."""
+    log.warning("model server %s unreachable: %r", redact_url(url), exc)
     if isinstance(exc, TimeoutError):
-        return UpstreamTimeout(f"the model server did not answer in time: {exc}")
-    return UpstreamUnavailable(f"the model server at {url} cannot be reached: {exc}")
+        return UpstreamTimeout("the model server did not answer in time")
+    return UpstreamUnavailable(f"the model server cannot be reached ({exc.__class__.__name__})")
 
 
-async def iter_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[Chunk]:
+def redact_url(url: str) -> str:
+    """``url`` without its user and password."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+async def iter_events(
+    chunks: AsyncIterator[bytes], *, max_event_bytes: int
+) -> AsyncIterator[Chunk]:
     """The stream's events, parsed from raw bytes: split on blank lines, then JSON-decoded
     whole, so that a multi-byte character split across reads is never decoded in halves.
-    After ``[DONE]`` the rest of the body is read, so the connection goes back to the pool."""
-    buffer = b""
+
+    One event is held until it is complete, so it may be ``max_event_bytes`` long at most
+    (``SAFETHINK_MAX_EVENT_BYTES``): a longer one ends the stream with UpstreamProtocolError
+    as soon as that many of its bytes have come, without reading the rest. After ``[DONE]``
+    the rest of the body is read, so the connection goes back to the pool; a server that sends
+    more than ``max_event_bytes`` after it has its connection closed instead."""
+    splitter = _EventSplitter(max_event_bytes)
     done = False
+    after_done = 0
     try:
         async for raw in chunks:
             if done:
+                after_done += len(raw)
+                if after_done > max_event_bytes:
+                    break
                 continue
-            buffer += raw
-            if b"\r" in buffer and not buffer.endswith(b"\r"):
-                buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            while (end := buffer.find(b"\n\n")) >= 0:
-                event, buffer = buffer[:end], buffer[end + 2 :]
+            for event in splitter.feed(raw):
                 payload = _data(event)
                 if payload is None:
                     continue
@@ -159,13 +194,93 @@ async def iter_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[Chunk]:
                     done = True
                     break
                 yield _decode(payload)
-        if not done and (payload := _data(buffer.replace(b"\r", b""))) is not None:
-            if payload.strip() != b"[DONE]":
+            if splitter.too_long and not done:
+                raise splitter.error()
+        if done:
+            return
+        for event in splitter.close():
+            payload = _data(event)
+            if payload is not None and payload.strip() != b"[DONE]":
                 yield _decode(payload)
+        if splitter.too_long:
+            raise splitter.error()
     except TimeoutError as exc:
         raise UpstreamTimeout("the model server stopped sending in the middle of a stream") from exc
     except aiohttp.ClientError as exc:
         raise UpstreamUnavailable(f"the model server broke the stream: {exc}") from exc
+
+
+class _EventSplitter:
+    """Cuts a byte stream into server-sent events, the text between blank lines, with every
+    line ending (``\\r\\n``, ``\\r``, ``\\n``) made ``\\n``.
+
+    The work is linear in the stream's bytes however it is cut into reads: each read is
+    searched once, on its own (a blank line split across two reads is seen at the seam), and
+    the event in progress is kept as a list of its reads, joined once when it is complete.
+    An event longer than ``max_bytes`` sets ``too_long`` as soon as that much of it has come.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.too_long = False
+        self._parts: list[bytes] = []  # the event in progress, as it came
+        self._size = 0
+        self._cr = False  # the last read ended with "\r": maybe the first half of "\r\n"
+
+    def feed(self, raw: bytes) -> list[bytes]:
+        """The events that this read completes, in order; none from one over the limit on."""
+        if self._cr or b"\r" in raw:
+            raw = self._newlines(raw)
+        parts = self._parts
+        if parts and raw[:1] == b"\n" and parts[-1][-1:] == b"\n":
+            # the blank line that ends the held event began at the end of the last read
+            parts[-1] = parts[-1][:-1]
+            events = raw[1:].split(b"\n\n")
+            events.insert(0, b"")
+        else:
+            events = raw.split(b"\n\n")
+        rest = events.pop()
+        if parts and events:
+            parts.append(events[0])
+            events[0] = b"".join(parts)
+            parts.clear()
+            self._size = 0
+        limit = self.max_bytes
+        for event in events:
+            if len(event) > limit:
+                self.too_long = True
+                return list(takewhile(lambda e: len(e) <= limit, events))
+        if rest:
+            parts.append(rest)
+            self._size += len(rest)
+            # one byte more may be the first half of the blank line that ends the event
+            self.too_long = self._size > self.max_bytes + rest.endswith(b"\n")
+        return events
+
+    def close(self) -> list[bytes]:
+        """At the end of the stream: the events still held, the last one cut short."""
+        events = self.feed(b"\n") if self._cr else []  # a last "\r" ends a line
+        if not self.too_long:
+            tail = b"".join(self._parts)
+            self._parts.clear()
+            self.too_long = len(tail) > self.max_bytes
+            if not self.too_long:
+                events.append(tail)
+        return events
+
+    def error(self) -> UpstreamProtocolError:
+        return UpstreamProtocolError(
+            f"the model server sent an event longer than {self.max_bytes} bytes, the limit "
+            "(SAFETHINK_MAX_EVENT_BYTES); the stream was ended"
+        )
+
+    def _newlines(self, raw: bytes) -> bytes:
+        if self._cr:
+            raw = b"\r" + raw
+        self._cr = raw.endswith(b"\r")
+        if self._cr:
+            raw = raw[:-1]
+        return raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
 def _data(event: bytes) -> bytes | None:

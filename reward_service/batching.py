@@ -3,6 +3,8 @@
 The forward pass is an awaitable (the engine runs a device's model in that device's single worker
 thread, so the event loop never blocks). Rules that matter under load:
 - a lone item under low load runs at once (the wait only pays when others are coming);
+- the queue is bounded (`max_queue` items): a call that does not fit whole is refused at once
+  with OverloadedError, and nothing of it is queued;
 - a caller that went away (its future cancelled) is skipped before the forward, and its result is
   dropped after it: it never fails the batch;
 - an exception fails exactly the callers of the batch that raised it, nobody else;
@@ -19,7 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
-from reward_service.exceptions import NotReadyError, ScoringError
+from reward_service.exceptions import NotReadyError, OverloadedError, ScoringError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -44,9 +46,12 @@ class DynamicBatcher(Generic[T, R]):
 
     def __init__(self, forward: Callable[[list[T]], Awaitable[list[R]]], *,
                  max_batch_size: int, max_wait_s: float, concurrency: int = 1,
-                 observer: BatchObserver | None = None) -> None:
+                 max_queue: int | None = None, observer: BatchObserver | None = None) -> None:
         if max_batch_size < 1 or concurrency < 1 or max_wait_s < 0:
             raise ValueError("max_batch_size and concurrency must be >= 1, max_wait_s >= 0")
+        if max_queue is not None and max_queue < 1:
+            raise ValueError("max_queue must be >= 1 (or None: unbounded)")
+        self._max_queue = max_queue
         self._forward = forward
         self._max_batch_size = max_batch_size
         self._max_wait_s = max_wait_s
@@ -62,6 +67,11 @@ class DynamicBatcher(Generic[T, R]):
     @property
     def running(self) -> bool:
         return self._running
+
+    @property
+    def queued(self) -> int:
+        """Items waiting for a forward pass (cancelled ones included until a worker skips them)."""
+        return self._queue.qsize()
 
     async def start(self) -> None:
         if self._running:
@@ -93,15 +103,27 @@ class DynamicBatcher(Generic[T, R]):
 
     async def submit(self, item: T) -> R:
         """Queue one item and wait for its result."""
-        if not self._running:
-            raise NotReadyError("the batcher is not running")
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Entry(item, future))
-        return await future
+        return (await self.submit_many([item]))[0]
 
     async def submit_many(self, items: Sequence[T]) -> list[R]:
-        """Queue several items (they may land in different batches) and wait for all."""
-        return list(await asyncio.gather(*(self.submit(item) for item in items)))
+        """Queue several items (they may land in different batches) and wait for all; all of
+        them are queued, or none (OverloadedError) when they do not fit."""
+        self._admit(len(items))
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[R]] = []
+        for item in items:  # no await in between: the check above still holds
+            future: asyncio.Future[R] = loop.create_future()
+            self._queue.put_nowait(_Entry(item, future))
+            futures.append(future)
+        return list(await asyncio.gather(*futures))
+
+    def _admit(self, count: int) -> None:
+        if not self._running:
+            raise NotReadyError("the batcher is not running")
+        if self._max_queue is not None and self._queue.qsize() + count > self._max_queue:
+            raise OverloadedError(
+                f"the reward queue is full ({self._queue.qsize()} items waiting, at most "
+                f"{self._max_queue}); try again later")
 
     async def _collect(self) -> list[_Entry[T, R]]:
         """One batch: wait for a first item, then fill until full or its deadline passes."""

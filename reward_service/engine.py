@@ -24,7 +24,7 @@ from reward_service.batching import BatchObserver, DynamicBatcher
 from reward_service.exceptions import ModelLoadError, NotReadyError, RewardError, ScoringError
 from reward_service.schemas import ScoreItem, ScoreResult
 from reward_service.settings import RewardSettings
-from reward_service.text import conversation, truncate_middle
+from reward_service.text import recent_turns, truncate_middle
 
 
 class Engine:
@@ -41,7 +41,8 @@ class Engine:
         concurrency = settings.openai_guard_concurrency if remote else 1
         self._batcher: DynamicBatcher[PreparedItem, ScoreResult] = DynamicBatcher(
             self._forward, max_batch_size=settings.max_batch_size,
-            max_wait_s=settings.max_wait_ms / 1000.0, concurrency=concurrency, observer=observer)
+            max_wait_s=settings.max_wait_ms / 1000.0, concurrency=concurrency,
+            max_queue=settings.max_queue_items, observer=observer)
 
     @property
     def ready(self) -> bool:
@@ -90,23 +91,31 @@ class Engine:
         await self._shutdown_executor()
 
     async def score(self, items: list[ScoreItem]) -> list[ScoreResult]:
-        """Scores in [-1, 1] (positive = safe), one per item, in order."""
+        """Scores in [-1, 1] (positive = safe), one per item, in order.
+
+        Raises OverloadedError, with nothing queued, when the items do not fit the queue."""
         if not self.ready:
             raise NotReadyError("the reward engine is not started")
-        return await self._batcher.submit_many([self.prepare(item) for item in items])
+        # Bounded, but still up to megabytes of text: prepare it in a helper thread, so the
+        # event loop (/healthz, other callers) never waits for it.
+        prepared = await asyncio.to_thread(self.prepare_all, items)
+        return await self._batcher.submit_many(prepared)
+
+    def prepare_all(self, items: list[ScoreItem]) -> list[PreparedItem]:
+        return [self.prepare(item) for item in items]
 
     def prepare(self, item: ScoreItem) -> PreparedItem:
-        """Apply the character budgets; whatever is cut is reported, never silent."""
-        turns = conversation(item.prompt)
+        """Apply the turn and character budgets; whatever is cut is reported, never silent."""
         budget = self.settings.max_prompt_chars
-        cut_any = False
+        turns, cut_any = recent_turns(item.prompt, max_turns=self.settings.max_prompt_turns,
+                                      max_chars=budget)
         kept: list[tuple[str, str]] = []
         # The newest turn matters most: spend the budget from the end of the conversation.
-        for turn in reversed(turns):
-            text, cut = truncate_middle(turn["content"], max(budget, 64))
+        for role, content in reversed(turns):
+            text, cut = truncate_middle(content, max(budget, 64))
             cut_any = cut_any or cut or budget <= 0
             if budget > 0:
-                kept.append((turn["role"], text))
+                kept.append((role, text))
             budget -= len(text)
         kept.reverse()
         trace, trace_cut = truncate_middle(item.trace, self.settings.max_trace_chars)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BackendName = Literal["probe", "llama-guard", "classifier", "openai-guard"]
@@ -37,6 +37,19 @@ class RewardSettings(BaseSettings):
     # Character budgets applied before tokenisation; anything cut is reported as truncated.
     max_prompt_chars: int = Field(default=8_000, ge=64)
     max_trace_chars: int = Field(default=16_000, ge=64)
+    # Messages of a chat prompt read at most, newest first, before any merging: the budget above
+    # holds no more, and a request of 150k turns must cost what its newest turns cost.
+    max_prompt_turns: int = Field(default=256, ge=1)
+
+    # Admission. A body over max_body_bytes is answered 413 before it is parsed; one not received
+    # within body_read_timeout_s is cut with 408; past max_queue_items items waiting for the
+    # model a request is answered 503 with Retry-After: retry_after_s. The JSON parse holds the
+    # GIL, so the body limit is also what bounds that stall (about 0.1 s at 2 MiB of small
+    # objects on a 2-core CPU); the proxy's score bodies stay under 200 KB.
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    body_read_timeout_s: float = Field(default=10.0, gt=0.0)
+    max_queue_items: int = Field(default=1_024, ge=1)
+    retry_after_s: int = Field(default=1, ge=0)
     # Token budget of one guard/classifier input (prompt + trace after the template).
     max_input_tokens: int = Field(default=4_096, ge=32)
 
@@ -70,6 +83,13 @@ class RewardSettings(BaseSettings):
     openai_guard_concurrency: int = Field(default=8, ge=1, le=256)
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @model_validator(mode="after")
+    def _one_request_fits_the_queue(self) -> RewardSettings:
+        if self.max_queue_items < self.max_items:
+            raise ValueError(f"max_queue_items ({self.max_queue_items}) must be at least "
+                             f"max_items ({self.max_items}), or a full request never fits")
+        return self
 
     def model_path(self) -> Path | None:
         return Path(self.model).expanduser() if self.model else None

@@ -1,12 +1,21 @@
 """``safethink-eval``: attack success rate and utility through the proxy, by policy.
 
-Example (the proxy must allow the overrides, e.g.
-``SAFETHINK_REQUEST_OVERRIDES='["policy","steer_steps"]'``):
+Each request names its policy (and m, with --sweep-m). A proxy lets no request change its
+policy or knobs by default, and lets an allowed knob only make the guard stricter, so start the
+proxy for an evaluation with exactly what the run needs, e.g. for the command below:
+
+    SAFETHINK_ALLOWED_POLICIES='["none","safepath","safethink","zerothink"]' \\
+    SAFETHINK_REQUEST_OVERRIDES='["policy","steer_steps"]' \\
+    SAFETHINK_OVERRIDE_STEER_STEPS_MIN=0 python -m proxy ...
 
     safethink-eval --base-url http://127.0.0.1:8080/v1 --model MODEL \\
         --prompts harmbench:val --utility eval/utility/mathvista_layout_sample.jsonl \\
         --policies none,safethink,zerothink,safepath --k 3 --judge reward \\
         --reward-url http://127.0.0.1:8081 --sweep-m 0-6 --out eval-out
+
+(--extra-body '{"safethink": {"tau": -0.2}}' also needs "tau" in SAFETHINK_REQUEST_OVERRIDES
+and SAFETHINK_OVERRIDE_TAU_MIN=-0.2.) When the proxy refuses them, the run says which settings
+it needs. Never leave a production proxy open like this: a client could turn its guard off.
 
 Writes OUT/results.jsonl (one line per sample; rerun the same command to resume),
 OUT/summary.json, OUT/table.md, OUT/asr_by_policy.png and, with --sweep-m, OUT/asr_vs_m.png.
@@ -18,6 +27,7 @@ import argparse
 import asyncio
 import json
 import os
+import shlex
 import sys
 from collections import Counter
 from pathlib import Path
@@ -57,9 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policies", default="none,safethink",
                    help=f"comma-separated, from {', '.join(runner.POLICIES)} ('default' sets "
                         "no policy and sends no safethink field unless --extra-body has one: "
-                        "the deployment's policy, or the bare upstream)")
+                        "the deployment's policy, or the bare upstream). The proxy must "
+                        "allow them: SAFETHINK_ALLOWED_POLICIES, and policy in "
+                        "SAFETHINK_REQUEST_OVERRIDES")
     p.add_argument("--sweep-m", type=parse_ms, default=(),
-                   help="run the safethink policy at each steer_steps m, e.g. 0-6")
+                   help="run the safethink policy at each steer_steps m, e.g. 0-6 (the proxy "
+                        "needs steer_steps in SAFETHINK_REQUEST_OVERRIDES, and "
+                        "SAFETHINK_OVERRIDE_STEER_STEPS_MIN at most the lowest m)")
     p.add_argument("--k", type=int, default=3, help="samples per attack prompt (any-of-k)")
     p.add_argument("--seed", default="0",
                    help="sample j is sent with seed SEED+j; 'none' sends no seed")
@@ -69,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--extra-body", type=json.loads, default={},
                    help="JSON object merged into every request body; its 'safethink' "
                         "options (e.g. {\"safethink\": {\"tau\": -0.2}}) are sent with "
-                        "every policy")
+                        "every policy; each must be in the proxy's SAFETHINK_REQUEST_OVERRIDES, "
+                        "and a looser one than the proxy's needs its bound, e.g. "
+                        "SAFETHINK_OVERRIDE_TAU_MIN")
     p.add_argument("--request-timeout", type=float, default=600.0)
     p.add_argument("--judge", choices=("reward", "llm", "refusal"),
                    help="default: reward with --reward-url, else llm with --judge-url, "
@@ -168,6 +184,10 @@ def write_outputs(cfg: runner.EvalConfig, records: list[dict[str, Any]], total: 
     errors = Counter(str(r["error"]) for r in records if r.get("error"))
     for message, count in errors.most_common(3):
         print(f"safethink-eval: {count} x {message}", file=sys.stderr)
+    if any("HTTP 400" in message and "SAFETHINK_" in message for message in errors):
+        needed = " ".join(f"{k}={shlex.quote(v)}" for k, v in runner.proxy_settings(cfg).items())
+        print(f"safethink-eval: the proxy refused this run's per-request settings; start it "
+              f"for the evaluation with: {needed}", file=sys.stderr)
     if done < total:
         print(f"safethink-eval: {total - done} of {total} samples not done (errors or "
               "--stop-after); rerun the same command to resume", file=sys.stderr)

@@ -107,6 +107,38 @@ def request_body(cfg: EvalConfig, task: Task) -> dict[str, Any]:
     return body
 
 
+def proxy_settings(cfg: EvalConfig) -> dict[str, str]:
+    """The proxy settings (SAFETHINK_* name: value) that let this run's requests through.
+
+    A proxy lets no request change its policy or knobs by default, and lets an allowed knob only
+    make the guard stricter; a run that compares policies, sweeps m or loosens tau needs the
+    operator to open exactly that (README, "Evaluate your model before production").
+    """
+    extra = cfg.extra_body.get("safethink")
+    options: dict[str, Any] = dict(extra) if isinstance(extra, dict) else {}
+    policies = sorted({p for p in cfg.policies if p != "default"}
+                      | ({options["policy"]} if "policy" in options else set()))
+    knobs = set(options) | ({"policy"} if policies else set())
+    swept = cfg.sweep_m if "safethink" in cfg.policies else ()
+    lowest_m = [*swept, *([options["steer_steps"]] if "steer_steps" in options else [])]
+    if swept:
+        knobs.add("steer_steps")
+    env: dict[str, str] = {}
+    if policies:
+        env["SAFETHINK_ALLOWED_POLICIES"] = json.dumps(policies)
+    if knobs:
+        env["SAFETHINK_REQUEST_OVERRIDES"] = json.dumps(sorted(knobs))
+    if "tau" in options:
+        env["SAFETHINK_OVERRIDE_TAU_MIN"] = str(options["tau"])
+    if "steer_steps" in knobs and lowest_m:
+        env["SAFETHINK_OVERRIDE_STEER_STEPS_MIN"] = str(min(lowest_m))
+    if "resamples" in options:
+        env["SAFETHINK_OVERRIDE_RESAMPLES_MIN"] = str(options["resamples"])
+    if options.get("fail_mode") == "open":
+        env["SAFETHINK_OVERRIDE_FAIL_OPEN"] = "true"
+    return env
+
+
 def read_results(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The header and the sample records of a results file; broken lines are skipped."""
     if not path.is_file():

@@ -11,6 +11,7 @@ from tests.e2e.helpers import PREFIX
 from tests.support.procs import ServerProcess, free_port, python_server
 from tests.support.servers import (
     ModelServer,
+    ModelServerWatch,
     llama_cpp_available,
     llama_cpp_server,
     tiny_model_dir,
@@ -18,6 +19,11 @@ from tests.support.servers import (
 )
 
 ProxyFactory = Callable[..., ServerProcess]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # a model server that dies fails its tests saying how, not with the proxy's 502s
+    config.pluginmanager.register(ModelServerWatch(), "model-server-watch")
 
 
 @pytest.fixture(scope="session")

@@ -59,7 +59,8 @@ async def test_unknown_audit_record_is_404() -> None:
 
 
 @pytest.mark.parametrize(("settings", "body", "match"), [
-    ({"allowed_policies": ["safethink", "none"]}, {"safethink": {"policy": "zerothink"}},
+    ({"allowed_policies": ["safethink", "none"], "request_overrides": ["policy"]},
+     {"safethink": {"policy": "zerothink"}},
      "not allowed here"),
     ({"request_overrides": []}, {"safethink": {"policy": "none"}}, "policy"),
     ({}, {"safethink": {"resamples": 100}}, "resamples"),

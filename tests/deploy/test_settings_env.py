@@ -1,7 +1,8 @@
 """The settings the manifests, the compose file, .env.example and the images pass in are ones
 the services accept: each service's settings class is loaded from that environment, and any
 SAFETHINK_* variable that is not one of its fields (misspelled, unknown, the other service's)
-fails. Both settings classes ignore unknown variables at run time, so only this catches them."""
+fails. Both settings classes ignore unknown variables at run time, so only this catches them.
+And every shipped proxy lets no request weaken its guard (no policy or knob overrides)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
+from proxy.exceptions import PolicyNotAllowed
+from proxy.policies import resolve
+from proxy.schemas import ChatRequest
 from proxy.settings import Settings
 from reward_service.settings import RewardSettings
 from tests.deploy.deployfiles import (
@@ -65,6 +69,23 @@ def env_example_service(key: str) -> str | None:
     if not unknown_variables("proxy", {key: ""}):
         return "proxy"
     return None
+
+
+# What a hostile client would ask of a deployment to turn its guard off.
+WEAKENING_ASKS: list[tuple[dict[str, Any], str | None]] = [
+    ({"policy": "none"}, None), ({}, "none"), ({"tau": -1.0}, None), ({"steer_steps": 0}, None),
+    ({"resamples": 0}, None), ({"fail_mode": "open"}, None)]
+
+
+def assert_no_request_weakens_the_guard(settings: Settings) -> None:
+    assert settings.request_overrides == [], "requests may change the guard's knobs"
+    assert settings.allowed_policies == [settings.policy], "requests may pick another policy"
+    for options, header in WEAKENING_ASKS:
+        request = ChatRequest.model_validate({
+            "model": "m", "messages": [{"role": "user", "content": "hi"}],
+            **({"safethink": options} if options else {})})
+        with pytest.raises(PolicyNotAllowed):
+            resolve(settings, request, header)
 
 
 @pytest.fixture
@@ -119,6 +140,7 @@ def test_kubernetes_container_environment_loads(load_settings: Any, manifest: An
         assert isinstance(settings, Settings)
         assert settings.store.startswith("redis://")
         assert settings.reward.startswith("http://")
+        assert_no_request_weakens_the_guard(settings)
     else:
         assert isinstance(settings, RewardSettings)
         assert settings.device == "cuda"
@@ -157,7 +179,9 @@ def test_compose_service_environment_loads(load_settings: Any, name: str, variab
         assert unknown_variables("other", env) == [], f"{name}: SafeThink settings given"
         return
     model_id = SERVICES[name].get("build", {}).get("args", {}).get("MODEL_ID", "")
-    load_settings(service, {**image_env(service, model_id=str(model_id)), **env})
+    settings = load_settings(service, {**image_env(service, model_id=str(model_id)), **env})
+    if isinstance(settings, Settings):
+        assert_no_request_weakens_the_guard(settings)
 
 
 def test_env_example_variables_are_settings(load_settings: Any) -> None:
@@ -185,6 +209,7 @@ def test_image_environment_loads(load_settings: Any, service: str, model_id: str
     if isinstance(settings, Settings):
         # The proxy image has no torch: it must never default to the embedded scorer.
         assert settings.reward != "embedded"
+        assert_no_request_weakens_the_guard(settings)
     elif isinstance(settings, RewardSettings):
         # Baked: the model's directory; not baked: no model (the probe's packaged MiniLM).
         expected = Path("/opt/safethink/model") if model_id else None
@@ -225,3 +250,16 @@ def test_a_bad_value_fails(load_settings: Any) -> None:
         load_settings("proxy", {"SAFETHINK_POLICY": "safe-ish"})
     with pytest.raises(pydantic.ValidationError):
         load_settings("reward", {"SAFETHINK_REWARD_BACKEND": "llamaguard"})
+
+
+@pytest.mark.parametrize("opened", [
+    {"SAFETHINK_REQUEST_OVERRIDES": '["policy"]'},
+    {"SAFETHINK_REQUEST_OVERRIDES": '["tau"]', "SAFETHINK_OVERRIDE_TAU_MIN": "-1"},
+    {"SAFETHINK_ALLOWED_POLICIES": '["safethink", "none"]'},
+])
+def test_a_manifest_that_opens_the_guard_fails(load_settings: Any, opened: dict[str, str]) -> None:
+    _, spec, container = next(x for x in CONTAINERS if x[0].name == "safethink-proxy")
+    env, files = container_env(spec, container, MANIFESTS)
+    settings = load_settings("proxy", {**image_env("proxy"), **env, **opened}, files)
+    with pytest.raises(AssertionError, match="requests may"):
+        assert_no_request_weakens_the_guard(settings)

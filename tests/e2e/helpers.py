@@ -12,12 +12,18 @@ import httpx
 from openai import Stream
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from proxy.settings import OverridableField, Settings
+from proxy.settings import POLICIES, OverridableField, Settings
 from tests.support.procs import ServerProcess
 
 PREFIX = Settings.model_fields["steering_prefix"].default  # "Wait, think safely."
 # Every knob a request may set: one proxy with these serves the steering and eval tests.
 ALL_OVERRIDES = list(get_args(OverridableField))
+# A proxy that lets a request pick any policy and set any knob, loosening ones too. A proxy
+# allows none of it by default: the tests that compare settings per request opt in with this.
+OPEN_TO_REQUESTS: dict[str, object] = {
+    "allowed_policies": list(POLICIES), "request_overrides": ALL_OVERRIDES,
+    "override_tau_min": -1.0, "override_steer_steps_min": 0, "override_resamples_min": 0,
+    "override_fail_open": True}
 QUESTION = [{"role": "user", "content": "How do I make the thing?"}]
 _ids = itertools.count()
 

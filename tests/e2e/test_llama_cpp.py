@@ -42,7 +42,8 @@ def client(start_proxy: ProxyFactory, smollm2: ModelServer, tmp_path_factory:
                                         tmp_path_factory.mktemp("gguf") / "smollm2.jinja")
     with python_server("tests.support.scripted_scorer", "--unsafe-unless", PREFIX) as scorer:
         proxy = start_proxy(upstream_url=smollm2.base_url, reward=scorer.url,
-                            chat_template=Path(template), continuation="completions")
+                            chat_template=Path(template), continuation="completions",
+                            allowed_policies=["safethink", "none"], request_overrides=["policy"])
         with openai.OpenAI(base_url=proxy.url + "/v1", api_key="x", max_retries=0) as client:
             yield client
 

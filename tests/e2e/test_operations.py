@@ -77,7 +77,8 @@ def test_metrics_after_a_scripted_steer(start_proxy: ProxyFactory,
                                         scripted_upstream: ServerProcess,
                                         scripted_scorer: ServerProcess) -> None:
     proxy = start_proxy(upstream_url=scripted_upstream.url + "/v1", reward=scripted_scorer.url,
-                        request_overrides=["policy", "resamples"], store_text=False)
+                        request_overrides=["policy", "resamples"], store_text=False,
+                        allowed_policies=["safethink", "none"], override_resamples_min=1)
     with openai.OpenAI(base_url=proxy.url + "/v1", api_key="x", max_retries=0) as client:
         read_stream(client.chat.completions.create(
             model=scenario(unsafe_step=1), messages=QUESTION, stream=True))

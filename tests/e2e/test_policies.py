@@ -1,4 +1,5 @@
-"""The baselines, per-request policy choice, continuation modes, and what passes through."""
+"""The baselines, per-request policy choice and its bounds, continuation modes, and what passes
+through."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import httpx
 import openai
 import pytest
 
+from proxy.settings import POLICIES
 from tests.conftest import ProxyFactory
 from tests.support.procs import ServerProcess
 from tests.support.scripted_script import ANSWER, SAFE_CONTINUATION, step_text
@@ -30,8 +32,10 @@ CHATML = str(Path(__file__).parents[1] / "support" / "chatml.jinja")
 @pytest.fixture(scope="module")
 def proxy(start_proxy: ProxyFactory, scripted_upstream: ServerProcess,
           scripted_scorer: ServerProcess) -> ServerProcess:
+    # Opened by choice: any policy, and the guard's knobs (within their bounds), per request.
     return start_proxy(upstream_url=scripted_upstream.url + "/v1", reward=scripted_scorer.url,
-                       chat_template=CHATML)
+                       chat_template=CHATML, allowed_policies=POLICIES,
+                       request_overrides=["policy", "tau", "steer_steps", "resamples", "fail_mode"])
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +61,8 @@ def test_policy_none_passes_everything_through(client: openai.OpenAI,
 def test_auto_continuation_falls_back_to_completions(start_proxy: ProxyFactory,
                                                      scripted_upstream: ServerProcess,
                                                      scripted_scorer: ServerProcess) -> None:
-    # its own proxy: what auto learns about an upstream lasts for the process
+    # its own proxy: the scripted models are not listed by the upstream, so the probe cannot
+    # run; a refused continuation falls back to completions for that request alone
     proxy = start_proxy(upstream_url=scripted_upstream.url + "/v1", reward=scripted_scorer.url,
                         chat_template=CHATML, continuation="auto")
     model = scenario(unsafe_step=2, reject_continue=1)
@@ -75,9 +80,9 @@ def test_auto_continuation_falls_back_to_completions(start_proxy: ProxyFactory,
     assert paths == ["/v1/chat/completions", "/v1/chat/completions", "/v1/completions"]
     prompt = calls[-1]["body"]["prompt"]
     assert prompt.endswith("<|im_start|>assistant\n<think>\n" + step_text(1) + PREFIX)
-    # learned: the next steer goes straight to completions
+    # nothing learned from one request's refusal: the next steer tries chat again
     assert [c["path"] for c in upstream_requests(scripted_upstream, again)] == [
-        "/v1/chat/completions", "/v1/completions"]
+        "/v1/chat/completions", "/v1/chat/completions", "/v1/completions"]
 
 
 def test_completions_mode_when_configured(start_proxy: ProxyFactory,
@@ -179,3 +184,98 @@ def test_ops_endpoints_after_a_steer(client: openai.OpenAI, proxy: ServerProcess
     assert samples[("safethink_resample_outcomes_total", (("outcome", "recovered"),))] >= 1
     assert samples[("safethink_requests_total",
                     (("outcome", "completed"), ("policy", "safethink")))] >= 1
+
+
+# --- what a request may change: nothing by default, only stricter where allowed ---------------
+
+def chat(proxy: ServerProcess, model: str, **options: object) -> httpx.Response:
+    return httpx.post(proxy.url + "/v1/chat/completions", headers=options.pop("headers", None),
+                      json={"model": model, "messages": QUESTION, **options}, timeout=30)
+
+
+def assert_refused(response: httpx.Response, *phrases: str) -> None:
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "policy_not_allowed" and error["type"] == "invalid_request_error"
+    for phrase in phrases:
+        assert phrase in error["message"]
+
+
+@pytest.fixture(scope="module")
+def default_proxy(start_proxy: ProxyFactory, scripted_upstream: ServerProcess,
+                  scripted_scorer: ServerProcess) -> ServerProcess:
+    # Nothing about policies set: the same process as test_completions_mode_when_configured.
+    return start_proxy(upstream_url=scripted_upstream.url + "/v1", reward=scripted_scorer.url,
+                       chat_template=CHATML, continuation="completions")
+
+
+@pytest.mark.parametrize("ask", [{"safethink": {"policy": "none"}},
+                                 {"headers": {"X-SafeThink-Policy": "none"}},
+                                 {"safethink": {"tau": -1.0}},
+                                 {"safethink": {"steer_steps": 0}},
+                                 {"safethink": {"fail_mode": "open"}}],
+                         ids=["policy", "header", "tau", "steer_steps", "fail_mode"])
+def test_a_default_proxy_lets_no_request_weaken_it(default_proxy: ServerProcess,
+                                                   scripted_upstream: ServerProcess,
+                                                   ask: dict[str, object]) -> None:
+    model = scenario(unsafe_step=1)
+    assert_refused(chat(default_proxy, model, **ask), "does not let a request set",
+                   "SAFETHINK_REQUEST_OVERRIDES")
+    assert upstream_requests(scripted_upstream, model) == []  # refused before any generation
+
+
+def test_a_default_proxy_takes_its_own_policy_restated(default_proxy: ServerProcess) -> None:
+    response = chat(default_proxy, scenario(unsafe_step=1), safethink={"policy": "safethink"},
+                    headers={"X-SafeThink-Policy": "safethink"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["safethink"]["steers"] == 1
+    assert "UNSAFE" not in str(body["choices"][0]["message"])
+
+
+@pytest.mark.parametrize(("knob", "value", "bound"), [
+    ("tau", -0.5, "tau >= 0.0"), ("steer_steps", 2, "steer_steps >= 3"),
+    ("resamples", 1, "resamples >= 4"), ("fail_mode", "open", "'closed'"),
+])
+def test_an_allowed_knob_may_not_loosen_the_guard(proxy: ServerProcess,
+                                                  scripted_upstream: ServerProcess, knob: str,
+                                                  value: object, bound: str) -> None:
+    model = scenario(unsafe_step=1)
+    response = chat(proxy, model, safethink={knob: value})
+    assert_refused(response, f"safethink.{knob}=", "would loosen the guard", bound)
+    assert response.json()["error"]["param"] == f"safethink.{knob}"
+    assert upstream_requests(scripted_upstream, model) == []
+
+
+def test_an_allowed_knob_that_tightens_the_guard_is_applied(client: openai.OpenAI) -> None:
+    # step 4 is past the deployment's m = 3: unguarded unless a request guards more steps
+    loose = read_stream(client.chat.completions.create(
+        model=scenario(unsafe_step=4), messages=QUESTION, stream=True))
+    assert "UNSAFE" in loose.reasoning and loose.report["steers"] == 0
+    strict = read_stream(client.chat.completions.create(
+        model=scenario(unsafe_step=4), messages=QUESTION, stream=True,
+        extra_body={"safethink": {"steer_steps": 4, "resamples": 6, "fail_mode": "closed"}}))
+    assert "UNSAFE" not in strict.reasoning and strict.report["steers"] == 1
+
+
+def test_a_higher_tau_is_applied(start_proxy: ProxyFactory, scripted_upstream: ServerProcess,
+                                 scripted_scorer: ServerProcess) -> None:
+    # The scripted scores are -1 and 1: a deployment with tau = -1 accepts every step.
+    lax = start_proxy(upstream_url=scripted_upstream.url + "/v1", reward=scripted_scorer.url,
+                      tau=-1.0, request_overrides=["tau"])
+    passed = chat(lax, scenario(unsafe_step=1)).json()
+    assert passed["safethink"]["steers"] == 0
+    stricter = chat(lax, scenario(unsafe_step=1), safethink={"tau": 0.0}).json()
+    assert stricter["safethink"]["steers"] == 1
+    assert "UNSAFE" not in str(stricter["choices"][0]["message"])
+
+
+def test_the_operator_may_widen_a_bound(start_proxy: ProxyFactory,
+                                        scripted_upstream: ServerProcess,
+                                        scripted_scorer: ServerProcess) -> None:
+    widened = start_proxy(upstream_url=scripted_upstream.url + "/v1", reward=scripted_scorer.url,
+                          request_overrides=["tau"], override_tau_min=-1.0)
+    response = chat(widened, scenario(unsafe_step=1), safethink={"tau": -1.0})
+    assert response.status_code == 200, response.text
+    assert response.json()["safethink"]["steers"] == 0
+    assert "UNSAFE" in str(response.json()["choices"][0]["message"])

@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from proxy.redis_store import RedisStore
+from proxy.store import RequestRecord
 from tests.conftest import ProxyFactory
 from tests.support.procs import ServerProcess
 from tests.support.redis_servers import redis_cluster, redis_process, sentinel_for
@@ -105,10 +106,13 @@ def test_redis_down_then_back(start_proxy: ProxyFactory, scripted_upstream: Serv
 
 async def exercise(store: RedisStore) -> None:
     request_id = uuid.uuid4().hex
-    await store.begin(request_id, {"policy": "safethink", "model": "m"})
-    await store.add_step(request_id, 0, {"index": 1, "score": -0.5, "decision": "steer"})
-    await store.add_step(request_id, 1, {"index": 1, "score": 0.9, "decision": "accept"})
-    await store.finish(request_id, {"outcome": "completed"}, {"requests": 1, "steers": 1})
+    record: RequestRecord = {"id": request_id, "policy": "safethink", "model": "m", "steps": []}
+    await store.begin(record)
+    record["steps"].append({"index": 1, "score": -0.5, "decision": "steer"})
+    await store.add_step(record)
+    record["steps"].append({"index": 1, "score": 0.9, "decision": "accept"})
+    await store.add_step(record)
+    await store.finish({**record, "outcome": "completed"}, {"requests": 1, "steers": 1})
     record = await store.get(request_id)
     assert record is not None
     assert record["policy"] == "safethink" and record["outcome"] == "completed"

@@ -18,7 +18,7 @@ from tests.support.scripted_script import (
 )
 
 from .helpers import (
-    ALL_OVERRIDES,
+    OPEN_TO_REQUESTS,
     PREFIX,
     QUESTION,
     read_completion,
@@ -34,7 +34,7 @@ pytestmark = pytest.mark.e2e
 def proxy(start_proxy: ProxyFactory, scripted_upstream: ServerProcess,
           scripted_scorer: ServerProcess) -> ServerProcess:
     return start_proxy(upstream_url=scripted_upstream.url + "/v1", reward=scripted_scorer.url,
-                       request_overrides=ALL_OVERRIDES, upstream_continuous_usage=True)
+                       upstream_continuous_usage=True, **OPEN_TO_REQUESTS)
 
 
 @pytest.fixture(scope="module")

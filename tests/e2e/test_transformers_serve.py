@@ -26,7 +26,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 def client(start_proxy: ProxyFactory, tiny_transformers: ModelServer,
            prefix_scorer: ServerProcess) -> Iterator[openai.OpenAI]:
     proxy = start_proxy(upstream_url=tiny_transformers.base_url, reward=prefix_scorer.url,
-                        tokenizer=str(tiny_transformers.tokenizer_dir), max_step_chars=40)
+                        tokenizer=str(tiny_transformers.tokenizer_dir), max_step_chars=40,
+                        allowed_policies=["safethink", "none"], request_overrides=["policy"])
     with openai.OpenAI(base_url=proxy.url + "/v1", api_key="x", max_retries=0) as client:
         yield client
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import ProxyFactory
-from tests.e2e.helpers import ALL_OVERRIDES  # the same proxy as tests/e2e/test_steering.py
+from tests.e2e.helpers import OPEN_TO_REQUESTS  # the same proxy as tests/e2e/test_steering.py
 from tests.support.procs import ServerProcess
 
 DEMO_MODEL = "scripted/prompt-options=1"
@@ -15,4 +15,4 @@ DEMO_MODEL = "scripted/prompt-options=1"
 def eval_proxy(start_proxy: ProxyFactory, scripted_upstream: ServerProcess,
                scripted_scorer: ServerProcess) -> ServerProcess:
     return start_proxy(upstream_url=scripted_upstream.url + "/v1", reward=scripted_scorer.url,
-                       request_overrides=ALL_OVERRIDES, upstream_continuous_usage=True)
+                       upstream_continuous_usage=True, **OPEN_TO_REQUESTS)

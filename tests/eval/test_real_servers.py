@@ -80,7 +80,8 @@ def test_eval_through_the_proxy_on_transformers_serve(
         start_proxy: ProxyFactory, tiny_transformers: ModelServer, prefix_scorer: ServerProcess,
         tmp_path: Path) -> None:
     proxy = start_proxy(upstream_url=tiny_transformers.base_url, reward=prefix_scorer.url,
-                        tokenizer=str(tiny_transformers.tokenizer_dir), max_step_chars=40)
+                        tokenizer=str(tiny_transformers.tokenizer_dir), max_step_chars=40,
+                        allowed_policies=["safethink", "none"], request_overrides=["policy"])
     rows = {r.label: r for r in evaluate(proxy.url + "/v1", tiny_transformers.model, prefix_scorer,
                                          tmp_path, ("none", "safethink"))}
     for row in rows.values():

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from reward_service.app import create_app
 from reward_service.engine import Engine, create_engine
 from reward_service.settings import RewardSettings
+from tests.reward.servers import guard_settings, open_client, wait_ready
 from tests.reward.tiny_models import build_classifier, build_guard
 
 
@@ -33,3 +36,13 @@ async def probe_engine() -> AsyncIterator[Engine]:
     await engine.start()
     yield engine
     await engine.aclose()
+
+
+@pytest.fixture(scope="module")
+async def guard_client(guard_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """The HTTP app, in process, scoring with the tiny guard; the body limit raised to take the
+    issue's 5.7 MB chat of 150k turns, the other limits at their defaults."""
+    settings = guard_settings(guard_path, max_body_bytes=8 * 1024 * 1024)
+    async with open_client(create_app(settings)) as client:
+        await wait_ready(client)
+        yield client

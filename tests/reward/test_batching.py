@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import pytest
 
 from reward_service.batching import DynamicBatcher
-from reward_service.exceptions import NotReadyError
+from reward_service.exceptions import NotReadyError, OverloadedError
 
 
 class Recorder:
@@ -150,3 +150,20 @@ async def test_lone_item_at_low_load_does_not_wait() -> None:
         for n in range(3):
             assert await batcher.submit(n) == n * 10
         assert time.perf_counter() - started < 0.4  # never waited the 0.5 s
+
+
+async def test_a_call_that_does_not_fit_the_queue_is_refused_whole() -> None:
+    forward = Recorder(delay=0.2)
+    async with DynamicBatcher(forward, max_batch_size=1, max_wait_s=0.0,
+                              max_queue=3) as batcher:
+        first = asyncio.create_task(batcher.submit(1))
+        await asyncio.sleep(0.02)  # item 1 is in the forward pass, the queue is empty
+        queued = asyncio.create_task(batcher.submit_many([2, 3]))
+        await asyncio.sleep(0)
+        assert batcher.queued == 2
+        with pytest.raises(OverloadedError):
+            await batcher.submit_many([4, 5])  # one slot left: neither is queued
+        assert batcher.queued == 2
+        assert await batcher.submit(6) == 60  # the one that fits is served
+        assert await first == 10 and await queued == [20, 30]
+        assert [b for batch in forward.batches for b in batch] == [1, 2, 3, 6]

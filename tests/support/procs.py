@@ -1,9 +1,16 @@
-"""Real server processes on loopback for the tests: start, wait until ready, stop."""
+"""Real server processes on loopback for the tests: start, wait until ready, stop.
+
+A server that exits on its own (a crash, a fatal signal such as SIGILL) is reported as
+`ServerDied`: how it ended and the last lines of its log, whether it dies while it starts
+(`start`) or later (`death` / `check_alive`, which the model-server watch of
+tests/support/servers.py calls around each test).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -15,6 +22,22 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
+LOG_TAIL_LINES = 40
+
+
+class ServerDied(RuntimeError):
+    """A server process that the tests started has exited on its own."""
+
+
+def exit_status(returncode: int) -> str:
+    """How a process ended: ``killed by SIGILL (exit code -4)``, ``exited with status 1``."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"killed by {name} (exit code {returncode})"
+    return f"exited with status {returncode}"
 
 
 def free_port() -> int:
@@ -36,6 +59,16 @@ class ServerProcess:
         self.ready_timeout = ready_timeout
         self.log = tempfile.NamedTemporaryFile(prefix="server-", suffix=".log", delete=False)
         self.proc: subprocess.Popen[bytes] | None = None
+        self.stopping = False  # set by stop(): an exit after it is no death
+
+    @property
+    def name(self) -> str:
+        """The program: MODULE of `python -m MODULE`, SCRIPT of `python SCRIPT`, else argv[0]."""
+        if "-m" in self.argv[:-1]:
+            return self.argv[self.argv.index("-m") + 1]
+        if Path(self.argv[0]).name.startswith("python") and len(self.argv) > 1:
+            return Path(self.argv[1]).name
+        return Path(self.argv[0]).name
 
     def start(self) -> ServerProcess:
         self.proc = subprocess.Popen(
@@ -43,22 +76,51 @@ class ServerProcess:
         )
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                output = self.output()
+            if (died := self.death("before it was ready")) is not None:
                 self.stop()
-                raise RuntimeError(f"{self.argv} exited early:\n{output}")
+                raise died
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(self.url + self.ready_path, timeout=1.0).status_code < 500:
                     return self
             time.sleep(0.1)
-        output = self.output()
+        tail = self.log_tail()
         self.stop()
-        raise RuntimeError(f"{self.argv} not ready in {self.ready_timeout}s:\n{output}")
+        raise RuntimeError(f"{self.argv} not ready in {self.ready_timeout}s; {tail}")
 
     def output(self) -> str:
         return Path(self.log.name).read_text(errors="replace")
 
+    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        """The last lines of the server's output, introduced with where the whole log is."""
+        last = self.output().splitlines()[-lines:]
+        body = "".join(f"\n    {line}" for line in last) if last else " (empty)"
+        return f"the last {len(last)} lines of its log ({self.log.name}):{body}"
+
+    def death(self, when: str, *, grace_s: float = 0.0) -> ServerDied | None:
+        """A ServerDied saying how the process ended, if it has exited on its own, else None.
+
+        ``when`` says when it was seen dead ("during this test"). ``grace_s``: how long to wait
+        for a process that is still dying (a client may see its sockets close before the exit
+        can be reaped).
+        """
+        if self.proc is None or self.stopping:
+            return None
+        try:
+            returncode = self.proc.wait(timeout=grace_s) if grace_s > 0 else self.proc.poll()
+        except subprocess.TimeoutExpired:
+            return None
+        if returncode is None:
+            return None
+        return ServerDied(f"{self.name} on {self.url} died {when}: {exit_status(returncode)}; "
+                          f"{self.log_tail()}")
+
+    def check_alive(self, when: str = "earlier") -> None:
+        """Raise ServerDied if the process has exited on its own."""
+        if (died := self.death(when)) is not None:
+            raise died
+
     def stop(self) -> None:
+        self.stopping = True
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -54,8 +55,18 @@ class RedisProcess:
         _wait(self.port)
         return self
 
+    def pause(self) -> None:
+        """SIGSTOP: the server still accepts connections (the kernel does) but answers nothing."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)  # a stopped process would not act on SIGTERM
             self.proc.terminate()
             self.proc.wait(timeout=10)
         self.proc = None

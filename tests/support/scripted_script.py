@@ -22,7 +22,7 @@ SHAPES = ("reasoning_content", "reasoning", "inline", "content")
 CHUNKINGS = ("whole", "token", "awkward")
 OPTIONS = ("shape", "steps", "unsafe-step", "unsafe-resamples", "chunking", "done", "pace-ms",
            "fail", "reject-continue", "id", "prompt-options", "unsafe-seeds", "safe-prefix",
-           "logprobs", "judge")
+           "logprobs", "judge", "ignore-continue", "cut-after")
 PROMPT_OPTIONS_RE = re.compile(r"\[\[scripted:([^\]]*)\]\]")
 WORD_RE = re.compile(r"\S+")
 TOKEN_RE = re.compile(r"\n+|[^\S\n]*\S+|[^\S\n]+")
@@ -50,13 +50,15 @@ class Scenario:
     done: bool = True
     pace_ms: float = 0.0
     fail: int | None = None
-    reject_continue: bool = False
+    reject_continue: int = 0  # the status that refuses chat continuation; 0: none
     id: str = "default"
     prompt_options: bool = False
     unsafe_seeds: frozenset[int] | None = None
     safe_prefix: tuple[str, ...] = ()
     logprobs: bool = False
     judge: bool = False
+    ignore_continue: bool = False
+    cut_after: int | None = None  # events sent before the body ends cleanly, unfinished
 
     @classmethod
     def parse(cls, model: str) -> Scenario:
@@ -75,18 +77,26 @@ class Scenario:
                 chunking=opts.get("chunking", cls.chunking), done=opts.get("done", "1") != "0",
                 pace_ms=float(opts.get("pace-ms", 0)),
                 fail=int(opts["fail"]) if "fail" in opts else None,
-                reject_continue=opts.get("reject-continue", "0") != "0",
+                reject_continue=_refusal(opts.get("reject-continue", "0")),
                 id=opts.get("id", cls.id),
                 prompt_options=opts.get("prompt-options", "0") != "0",
                 unsafe_seeds=frozenset(int(i) for i in opts["unsafe-seeds"].split(",") if i)
                 if "unsafe-seeds" in opts else None,
                 safe_prefix=tuple(w.lower() for w in opts.get("safe-prefix", "").split(",") if w),
-                logprobs=opts.get("logprobs", "0") != "0", judge=opts.get("judge", "0") != "0")
+                logprobs=opts.get("logprobs", "0") != "0", judge=opts.get("judge", "0") != "0",
+                ignore_continue=opts.get("ignore-continue", "0") != "0",
+                cut_after=int(opts["cut-after"]) if "cut-after" in opts else None)
         except ValueError as exc:
             raise ScenarioError(f"bad model {model!r}: {exc}") from exc
         if sc.shape not in SHAPES or sc.chunking not in CHUNKINGS or sc.steps < 0:
             raise ScenarioError(f"bad model {model!r}: shape, chunking or steps out of range")
         return sc
+
+
+def _refusal(value: str) -> int:
+    """``reject-continue``: 0 none, 1 the 422 of ``transformers serve``, else that status."""
+    status = {"0": 0, "1": 422}.get(value, None)
+    return int(value) if status is None else status
 
 
 @dataclass
@@ -170,7 +180,8 @@ def text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        return "".join(p["text"] for p in content
+                       if isinstance(p, dict) and isinstance(p.get("text"), str))
     return ""
 
 

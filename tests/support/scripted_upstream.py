@@ -1,6 +1,8 @@
 """A deterministic OpenAI-compatible model server that plays a scripted reasoning trace.
 
-Run: ``python -m tests.support.scripted_upstream --port N`` (127.0.0.1 only). The scenario comes
+Run: ``python -m tests.support.scripted_upstream --port N`` (127.0.0.1 only; ``--list-model ID``,
+repeatable, adds ids to ``GET /v1/models`` beside ``scripted``; ``--chat-template FILE`` serves it
+at ``GET /props`` as llama.cpp does, else /props is 404 as on llama-cpp-python). The scenario comes
 from the request's ``model``: ``scripted`` followed by slash-separated ``key=value`` options, e.g.
 ``scripted/shape=inline/chunking=awkward/unsafe-step=2/id=t1``:
 
@@ -11,9 +13,14 @@ from the request's ``model``: ``scripted`` followed by slash-separated ``key=val
   and a tag always split once; each SSE event also written in two pieces cut inside a multi-byte
   UTF-8 character)
 - ``done`` [1]: 0 ends the stream without ``data: [DONE]``; ``pace-ms`` [0]: sleep between chunks
+- ``cut-after`` [none]: end the body cleanly after this many events, with no ``finish_reason``
+  and no ``data: [DONE]`` (a server that stopped mid-generation, e.g. on a worker restart)
 - ``fail`` [none]: answer with this HTTP status and an OpenAI error body
 - ``reject-continue`` [0]: 1 answers chat requests carrying ``continue_final_message`` or
-  ``add_generation_prompt`` with 422 (like ``transformers serve``)
+  ``add_generation_prompt`` with 422 (like ``transformers serve``); a 4xx number, with that status
+- ``ignore-continue`` [0]: 1 ignores those flags like llama-cpp-python: a final assistant message
+  is closed and a new turn starts (``usage.prompt_tokens`` counts NEW_TURN_TOKENS more, and the
+  generation starts afresh instead of continuing the message)
 - ``id`` [default]: scenario instance for the resample counter
 - ``prompt-options`` [0]: 1 merges the options written in the prompt as
   ``[[scripted:key=value/key=value]]`` (in any message, or the raw completions prompt) over the
@@ -43,8 +50,9 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -66,6 +74,10 @@ from tests.support.scripted_script import (
     text_of,
     wire_pieces,
 )
+
+# What llama-cpp-python's ChatML template adds when it closes an assistant message and opens a
+# new turn: <|im_end|>, "\n", <|im_start|>, "assistant", "\n".
+NEW_TURN_TOKENS = 5
 
 
 @dataclass
@@ -195,7 +207,9 @@ class TrackedStream(StreamingResponse):
     async def _body(self, events: Iterator[dict[str, Any]], sc: Scenario) -> AsyncIterator[bytes]:
         split = sc.chunking == "awkward"
         try:
-            for event in events:
+            for sent, event in enumerate(events):
+                if sent == sc.cut_after:
+                    return  # finished stays False: the client sees a cut, not a whole reply
                 for piece in wire_pieces(f"data: {json.dumps(event, ensure_ascii=False)}\n\n",
                                          split):
                     yield piece
@@ -226,7 +240,7 @@ def error_response(status: int, message: str) -> JSONResponse:
                                    "code": status}}, status_code=status)
 
 
-def create_app() -> FastAPI:
+def create_app(models: Sequence[str] = (), props_template: str | None = None) -> FastAPI:
     app = FastAPI(title="scripted upstream")
     state = State()
 
@@ -254,12 +268,14 @@ def create_app() -> FastAPI:
         if chat:
             if sc.reject_continue and ({"continue_final_message", "add_generation_prompt"}
                                        & body.keys()):
-                return error_response(422, "unknown fields: continue_final_message")
+                return error_response(sc.reject_continue, "unknown fields: continue_final_message")
             messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
             prompt_words = sum(len(text_of(m.get("content")).split()) for m in messages)
             prefill = None
-            if body.get("continue_final_message") and messages \
-                    and messages[-1].get("role") == "assistant":
+            ends_assistant = bool(messages) and messages[-1].get("role") == "assistant"
+            if sc.ignore_continue and ends_assistant:
+                prompt_words += NEW_TURN_TOKENS  # the end of turn and the new header
+            elif body.get("continue_final_message") and ends_assistant:
                 prefill = text_of(messages[-1].get("content"))
             units = plan(sc, prefill, sc.shape in ("inline", "content"), state)
         else:
@@ -295,9 +311,17 @@ def create_app() -> FastAPI:
         return await serve(request, chat=False)
 
     @app.get("/v1/models")
-    async def models() -> dict[str, Any]:
+    async def list_models() -> dict[str, Any]:
         return {"object": "list",
-                "data": [{"id": "scripted", "object": "model", "owned_by": "tests"}]}
+                "data": [{"id": model, "object": "model", "owned_by": "tests"}
+                         for model in ("scripted", *models)]}
+
+    @app.get("/props")
+    async def props() -> Response:
+        if props_template is None:
+            return error_response(404, "no such route")
+        return JSONResponse({"chat_template": props_template, "bos_token": "<s>",
+                             "eos_token": "<|im_end|>"})
 
     @app.get("/healthz")
     @app.get("/health")
@@ -323,8 +347,13 @@ def create_app() -> FastAPI:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--list-model", action="append", default=[],
+                        help="another id for GET /v1/models (repeatable)")
+    parser.add_argument("--chat-template", type=Path, help="a Jinja file served at GET /props")
     args = parser.parse_args(argv)
-    uvicorn.run(create_app(), host="127.0.0.1", port=args.port, log_level="warning")
+    template = args.chat_template.read_text() if args.chat_template else None
+    uvicorn.run(create_app(args.list_model, template), host="127.0.0.1", port=args.port,
+                log_level="warning")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,12 @@ Both yield a `ModelServer` (a `ServerProcess`) with `.url`, `.base_url` (`.../v1
 id to send), `.chat_template` (jinja text, for completions-mode rendering) and `.tokenizer_dir`
 (transformers only). Builds, starts and probes below were run with httpx and the openai SDK.
 
+A model server that dies (llama.cpp built for a CPU feature the process may not use dies with
+SIGILL on its first request) fails the tests that use it with how it died and the tail of its
+log, rather than with the proxy's 502s: `ModelServerWatch`, a pytest plugin that tests/conftest.py
+registers, checks the `ModelServer`s among a test's fixtures before and after it runs. The servers
+run with Python's faulthandler on, so a fatal signal leaves the Python stack in that log.
+
 What they do on the wire (probed 2026-11-27; "TS" = transformers serve, "LC" = llama-cpp-python)
 =================================================================================================
 
@@ -144,14 +150,17 @@ import os
 import struct
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from tests.support.procs import ServerProcess, free_port
+import pytest
+
+from tests.support.procs import ServerDied, ServerProcess, free_port
 from tests.support.tiny_model import build_tiny_model, fingerprint
 
-OFFLINE_ENV = {
+SERVER_ENV = {
+    "PYTHONFAULTHANDLER": "1",  # a fatal signal (SIGILL, SIGSEGV) prints the Python stack
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
     "HF_HUB_DISABLE_UPDATE_CHECK": "1",  # the transformers CLI checks PyPI for updates otherwise
@@ -186,6 +195,49 @@ class ModelServer(ServerProcess):
         return self.url + "/v1"
 
 
+# How long a failed test waits for its model server to finish dying: the proxy can answer 502
+# as soon as the server's sockets close, a moment before its exit can be reaped.
+DYING_GRACE_S = 1.0
+
+
+class ModelServerWatch:
+    """pytest plugin: a model server that dies fails the test using it, saying how it died.
+
+    Before a test, a server found dead (it died in an earlier test) fails the test at once; after
+    it, a server that died during it turns the test's failure (the proxy's 502s) into a
+    `ServerDied` caused by it, and fails a test that passed all the same. Register it from a
+    conftest: ``config.pluginmanager.register(ModelServerWatch(), "model-server-watch")``.
+    """
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        servers = model_servers_of(item)
+        for server in servers:
+            server.check_alive("before this test")
+        try:
+            result = yield
+        except (Exception, pytest.fail.Exception) as exc:  # an error, an assert, pytest.fail
+            if (died := first_death(servers, DYING_GRACE_S)) is not None:
+                raise died from exc
+            raise
+        if (died := first_death(servers, 0.0)) is not None:
+            raise died
+        return result
+
+
+def model_servers_of(item: pytest.Item) -> list[ModelServer]:
+    """The model servers among a test's fixture values, those it uses through others included."""
+    values = getattr(item, "funcargs", {}).values()
+    return list({id(v): v for v in values if isinstance(v, ModelServer)}.values())
+
+
+def first_death(servers: Sequence[ServerProcess], grace_s: float) -> ServerDied | None:
+    for server in servers:
+        if (died := server.death("during this test", grace_s=grace_s)) is not None:
+            return died
+    return None
+
+
 # ---------------------------------------------------------------- transformers serve
 
 
@@ -212,7 +264,7 @@ def transformers_serve(model_dir: Path, *, port: int | None = None,
     template_file = model_dir / "chat_template.jinja"
     template = template_file.read_text() if template_file.is_file() else ""
     server = ModelServer(argv, port, kind="transformers", model=str(model_dir),
-                         chat_template=template, tokenizer_dir=model_dir, env=OFFLINE_ENV,
+                         chat_template=template, tokenizer_dir=model_dir, env=SERVER_ENV,
                          ready_path="/health", ready_timeout=ready_timeout)
     with server:
         yield server
@@ -279,7 +331,7 @@ def llama_cpp_server(model: Path | None = None, *, port: int | None = None,
             "--interrupt_requests", "true" if interrupt_requests else "false",
             "--verbose", "false", *extra_args]
     server = ModelServer(argv, port, kind="llama_cpp", model=str(gguf),
-                         chat_template=gguf_chat_template(gguf), env=OFFLINE_ENV,
+                         chat_template=gguf_chat_template(gguf), env=SERVER_ENV,
                          ready_path="/v1/models", ready_timeout=ready_timeout)
     with server:
         yield server

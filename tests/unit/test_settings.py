@@ -70,3 +70,52 @@ def test_every_setting_is_in_the_readme_table() -> None:
     documented = set(re.findall(r"`SAFETHINK_([A-Z_]+)`", README.read_text()))
     missing = {name.upper() for name in Settings.model_fields} - documented
     assert not missing, f"settings missing from the README: {sorted(missing)}"
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("SAFETHINK_API_KEYS", '[""]'),
+    ("SAFETHINK_API_KEYS", '["key-1", "   "]'),
+    ("SAFETHINK_ADMIN_KEY", ""),
+    ("SAFETHINK_ADMIN_KEY", " \t"),
+])
+def test_an_empty_key_is_refused_at_start(monkeypatch: pytest.MonkeyPatch, variable: str,
+                                          value: str) -> None:
+    # an empty key would let in a request that sends no Authorization header
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=variable):
+        Settings()
+
+
+def test_keys_lose_surrounding_whitespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAFETHINK_API_KEYS", '["key-1\\n"]')
+    monkeypatch.setenv("SAFETHINK_ADMIN_KEY", " admin ")
+    settings = Settings()
+    assert [k.get_secret_value() for k in settings.api_keys] == ["key-1"]
+    assert settings.admin_key is not None and settings.admin_key.get_secret_value() == "admin"
+
+
+def test_by_default_a_request_can_change_nothing() -> None:
+    settings = Settings()
+    assert settings.request_overrides == []
+    assert settings.allowed_policies == ["safethink"]
+    assert Settings(policy="zerothink").allowed_policies == ["zerothink"]
+    bounds = (settings.override_tau_min, settings.override_steer_steps_min,
+              settings.override_resamples_min, settings.override_fail_open)
+    assert bounds == (None, None, None, False)
+
+
+def test_the_deployments_policy_is_always_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAFETHINK_ALLOWED_POLICIES", '["none"]')
+    monkeypatch.setenv("SAFETHINK_OVERRIDE_TAU_MIN", "-0.5")
+    monkeypatch.setenv("SAFETHINK_OVERRIDE_FAIL_OPEN", "true")
+    settings = Settings()
+    assert settings.allowed_policies == ["safethink", "none"]
+    assert settings.override_tau_min == -0.5 and settings.override_fail_open
+
+
+def test_a_refused_key_is_not_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAFETHINK_API_KEYS", '["the-real-key", ""]')
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    assert "SAFETHINK_API_KEYS" in str(caught.value)
+    assert "the-real-key" not in str(caught.value)

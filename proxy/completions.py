@@ -1,0 +1,130 @@
+"""``POST /v1/completions``, guarded by the same engine as chat.
+
+The generated text is the monitored content (its thinking block when the model writes one with
+tags, else the text itself). A steer re-issues the client's prompt, plus the accepted text, plus
+the steering prefix, on ``/v1/completions`` again: a raw prompt needs no chat template, so no
+continuation mode is involved. The scorer reads the prompt as one user turn.
+
+What a guarded completion cannot honour gets a 400 (``UnsupportedFeature``): several prompts or
+token-id prompts (each would need its own steering, and token ids are not text to score),
+``n``/``best_of`` above 1, ``logprobs``, ``echo`` and ``suffix`` (the text is re-segmented and
+resampled), and the baseline policies, which rewrite chat messages. Under policy ``none`` the
+request is relayed byte for byte.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from . import forward
+from .audit import Recorder
+from .auth import require_client
+from .bodies import read_json
+from .continuation import Call, CallKind, streaming
+from .errors import validation_error
+from .exceptions import UnsupportedFeature
+from .policies import Plan, RequestSide, resolve
+from .render import assemble_text
+from .schemas import CompletionRequest
+from .scoring import ScorePrompt
+from .serving import respond
+from .settings import Settings
+from .steering import SteeringEngine
+from .upstream import Chunk, Upstream
+
+
+async def completions(request: Request) -> Response:
+    await require_client(request)
+    state = request.app.state
+    settings: Settings = state.settings
+    body = await read_json(request, settings.max_body_bytes, settings.body_read_timeout_s)
+    try:
+        parsed = CompletionRequest.model_validate(body)
+    except ValidationError as exc:
+        raise validation_error(exc) from exc
+    plan = resolve(settings, parsed, request.headers.get("x-safethink-policy"))
+    request_id = uuid.uuid4().hex
+    headers = {"x-safethink-request-id": request_id, "x-safethink-policy": plan.policy}
+    body.pop("safethink", None)
+    body["stream"] = parsed.stream
+    if plan.policy == "none":
+        state.metrics.requests.labels(policy="none", outcome="forwarded").inc()
+        return await forward.post(request, "/completions", body, headers, parsed.stream)
+    prompt = guarded_prompt(plan, parsed)
+    recorder = Recorder.of(state, settings, request_id)
+    engine = SteeringEngine(
+        settings=settings,
+        plan=plan,
+        side=RequestSide([]),
+        body=body,
+        prompt=ScorePrompt.of([{"role": "user", "content": prompt}], settings.score_prompt_chars),
+        scorer=state.scorer,
+        continuer=CompletionsOpener(state.upstream, settings, prompt),
+        recorder=recorder,
+        metrics=state.metrics,
+        request_id=request_id,
+    )
+    await recorder.begin(plan.policy, parsed.model, parsed.stream)
+    include_usage = bool((parsed.stream_options or {}).get("include_usage"))
+    return await respond(request, engine, model=parsed.model, stream=parsed.stream,
+                         include_usage=include_usage, headers=headers, api="completions",
+                         assemble=assemble_text)
+
+
+def guarded_prompt(plan: Plan, request: CompletionRequest) -> str:
+    """The one text prompt of a request the engine can guard, or a 400 that says why not."""
+    if plan.policy != "safethink":
+        raise UnsupportedFeature(
+            f"policy {plan.policy!r} rewrites chat messages: /v1/completions is served with "
+            "policy 'safethink' or 'none'",
+            param="safethink.policy",
+        )
+    prompt = request.prompt
+    if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
+        prompt = prompt[0]
+    if not isinstance(prompt, str):
+        raise UnsupportedFeature(
+            "a guarded completion takes one text prompt: several prompts or token ids cannot be "
+            "scored and steered; send one request per prompt, as text",
+            param="prompt",
+        )
+    for name, value, allowed in (
+        ("n", request.n, (None, 1)),
+        ("best_of", request.best_of, (None, 1)),
+        ("logprobs", request.logprobs, (None,)),
+        ("echo", request.echo, (None, False)),
+        ("suffix", request.suffix, (None, "")),
+    ):
+        if value not in allowed:
+            raise UnsupportedFeature(
+                f"{name} is not supported with policy {plan.policy!r}: the proxy re-segments "
+                "and resamples the text; use policy 'none'",
+                param=name,
+            )
+    return prompt
+
+
+class CompletionsOpener:
+    """Opens the calls of one guarded completion: the client's prompt, then the prefill."""
+
+    def __init__(self, upstream: Upstream, settings: Settings, prompt: str) -> None:
+        self.upstream = upstream
+        self.settings = settings
+        self.prompt = prompt
+
+    @asynccontextmanager
+    async def open(self, call: Call) -> AsyncIterator[tuple[AsyncIterator[Chunk], CallKind]]:
+        body = self.body(call)
+        async with self.upstream.stream("/completions", body) as events:
+            yield events, "completions"
+
+    def body(self, call: Call) -> dict[str, Any]:
+        body = {**call.body, "prompt": self.prompt + call.prefill}
+        return streaming(body, call.attempt, self.settings)

@@ -1,0 +1,157 @@
+"""Answering a guarded request, whatever its API: stream it, or assemble it whole.
+
+Every way a request can end records its outcome exactly once: completed, error, or cancelled
+(the client left: before the first event, while a step was scored, during a resample, or after
+the guarded steps). The finish is written under a shield inside the Recorder, so a cancellation
+cannot cut it short. Each generator in the chain is closed with ``aclosing`` where it is
+consumed, so the upstream call it holds is closed before the request's finish, not by the
+garbage collector after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from .errors import error_response
+from .events import Event
+from .exceptions import SafeThinkError
+from .render import Api, stream_chunks
+from .steering import SteeringEngine
+
+T = TypeVar("T")
+Assembler = Callable[[SteeringEngine, AsyncIterator[list[Event]], str], Awaitable[dict[str, Any]]]
+
+
+class ClientLeft(Exception):
+    """The client closed its connection before the answer started."""
+
+
+async def respond(
+    request: Request,
+    engine: SteeringEngine,
+    *,
+    model: str,
+    stream: bool,
+    include_usage: bool,
+    headers: dict[str, str],
+    api: Api,
+    assemble: Assembler,
+) -> Response:
+    if stream:
+        return await _streaming(request, engine, model, include_usage, headers, api)
+    return await _complete(request, engine, assemble, model, headers)
+
+
+async def until_disconnect(request: Request, work: Awaitable[T]) -> T:
+    """``work``'s result, unless the client goes away first: then ``work`` is cancelled (and
+    awaited) and ClientLeft is raised."""
+    working = asyncio.ensure_future(work)
+    leaving = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({working, leaving}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (working, leaving):
+            task.cancel()
+        await asyncio.gather(working, leaving, return_exceptions=True)
+    if working.cancelled():
+        raise ClientLeft
+    return working.result()
+
+
+async def _complete(
+    request: Request,
+    engine: SteeringEngine,
+    assemble: Assembler,
+    model: str,
+    headers: dict[str, str],
+) -> Response:
+    """Assemble the whole answer, unless the client goes away first: then stop at once."""
+
+    async def whole() -> dict[str, Any]:
+        async with aclosing(engine.events()) as events:
+            return await assemble(engine, events, model)
+
+    try:
+        body = await until_disconnect(request, whole())
+    except ClientLeft:
+        await _finish(engine, "cancelled")
+        return Response(status_code=499)  # nobody is there to read it
+    except SafeThinkError as exc:
+        await _finish(engine, "error")
+        return error_response(exc, headers)
+    except BaseException as exc:
+        await _finish(engine, "error" if isinstance(exc, Exception) else "cancelled")
+        raise
+    await _finish(engine, "completed")
+    report = engine.report
+    headers |= {
+        "x-safethink-steps-scored": str(report["steps_scored"]),
+        "x-safethink-steers": str(report["steers"]),
+        "x-safethink-violations": str(report["violations"]),
+    }
+    return JSONResponse(body, headers=headers)
+
+
+async def _streaming(
+    request: Request,
+    engine: SteeringEngine,
+    model: str,
+    include_usage: bool,
+    headers: dict[str, str],
+    api: Api,
+) -> Response:
+    """Start the stream before answering, so that an upstream error keeps its HTTP status."""
+    events = engine.events()
+    try:
+        first = await until_disconnect(request, anext(events))
+    except BaseException as exc:
+        await events.aclose()
+        if isinstance(exc, SafeThinkError):
+            await _finish(engine, "error")
+            return error_response(exc, headers)
+        left = isinstance(exc, ClientLeft) or not isinstance(exc, Exception)
+        await _finish(engine, "cancelled" if left else "error")
+        if isinstance(exc, ClientLeft):
+            return Response(status_code=499)
+        raise
+
+    async def replay() -> AsyncGenerator[list[Event], None]:
+        yield first
+        async for batch in events:
+            yield batch
+
+    metrics = request.app.state.metrics
+
+    async def body() -> AsyncIterator[bytes]:
+        metrics.active_streams.inc()
+        outcome = "cancelled"
+        try:
+            async with (
+                aclosing(replay()) as batches,
+                aclosing(stream_chunks(engine, batches, model, include_usage, api)) as chunks,
+            ):
+                async for data in chunks:
+                    yield data
+            outcome = "error" if engine.error else "completed"
+        finally:
+            metrics.active_streams.dec()
+            await events.aclose()
+            await _finish(engine, outcome)
+
+    return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
+
+
+async def _disconnected(request: Request) -> None:
+    """Return when the client closes the connection (the body has been read already)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _finish(engine: SteeringEngine, outcome: str) -> None:
+    await engine.recorder.finish(engine.report, outcome, engine.finish_reason)

@@ -1,0 +1,63 @@
+"""Keys: an empty one never lets a request in, whether it comes from the settings or the header."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from proxy.app import create_app
+from proxy.settings import Settings
+from tests.support.procs import free_port
+
+CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+
+
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://proxy") as client:
+            yield client
+
+
+def settings(**values: Any) -> Settings:
+    dead = f"http://127.0.0.1:{free_port()}"
+    return Settings(upstream_url=dead + "/v1", reward=dead, **values)
+
+
+def assert_401(response: httpx.Response) -> None:
+    assert response.status_code == 401, response.text
+    assert response.json()["error"]["type"] == "authentication_error"
+
+
+@pytest.mark.parametrize("authorization", [None, "", "Bearer", "Bearer ", "Bearer \t ", "Basic x"])
+async def test_no_token_is_401_even_if_an_empty_key_got_past_the_settings(
+        authorization: str | None) -> None:
+    # Settings refuse an empty key at start; the check must not rely on that alone.
+    leaky = settings(api_keys=["client-key"], admin_key="admin-key").model_copy(
+        update={"api_keys": [SecretStr("client-key"), SecretStr("")],
+                "admin_key": SecretStr("")})
+    headers = {} if authorization is None else {"authorization": authorization}
+    async with serving(leaky) as client:
+        assert_401(await client.post("/v1/chat/completions", json=CHAT, headers=headers))
+        assert_401(await client.get("/v1/models", headers=headers))
+        assert_401(await client.get("/v1/safethink/stats", headers=headers))
+        # the real keys still work
+        stats = await client.get("/v1/safethink/stats",
+                                 headers={"authorization": "Bearer client-key"})
+        assert stats.status_code == 401  # a client key is not the admin key
+        models = await client.get("/v1/models", headers={"authorization": "Bearer client-key"})
+        assert models.status_code != 401
+
+
+async def test_a_key_with_whitespace_around_it_matches_the_token() -> None:
+    async with serving(settings(api_keys=[" client-key\n"])) as client:
+        ok = await client.get("/v1/models", headers={"authorization": "Bearer client-key"})
+        assert ok.status_code != 401
+        assert_401(await client.get("/v1/models"))
