@@ -14,68 +14,50 @@ request is relayed byte for byte.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 
-from . import forward
 from .audit import Recorder
-from .auth import require_client
-from .bodies import read_json
 from .continuation import Call, CallKind, streaming
-from .errors import validation_error
 from .exceptions import UnsupportedFeature
-from .policies import Plan, RequestSide, resolve
+from .policies import Plan, RequestSide
 from .render import assemble_text
 from .schemas import CompletionRequest
 from .scoring import ScorePrompt
-from .serving import respond
+from .serving import accept, relay, respond
 from .settings import Settings
 from .steering import SteeringEngine
 from .upstream import Chunk, Upstream
 
 
 async def completions(request: Request) -> Response:
-    await require_client(request)
-    state = request.app.state
-    settings: Settings = state.settings
-    body = await read_json(request, settings.max_body_bytes, settings.body_read_timeout_s)
-    try:
-        parsed = CompletionRequest.model_validate(body)
-    except ValidationError as exc:
-        raise validation_error(exc) from exc
-    plan = resolve(settings, parsed, request.headers.get("x-safethink-policy"))
-    request_id = uuid.uuid4().hex
-    headers = {"x-safethink-request-id": request_id, "x-safethink-policy": plan.policy}
-    body.pop("safethink", None)
-    body["stream"] = parsed.stream
+    incoming = await accept(request, CompletionRequest)
+    parsed, plan, settings = incoming.parsed, incoming.plan, incoming.settings
     if plan.policy == "none":
-        state.metrics.requests.labels(policy="none", outcome="forwarded").inc()
-        return await forward.post(request, "/completions", body, headers, parsed.stream)
+        return await relay(request, "/completions", incoming)
     prompt = guarded_prompt(plan, parsed)
-    recorder = Recorder.of(state, settings, request_id)
+    state = request.app.state
     engine = SteeringEngine(
         settings=settings,
         plan=plan,
         side=RequestSide([]),
-        body=body,
+        body=incoming.body,
         prompt=ScorePrompt.of([{"role": "user", "content": prompt}], settings.score_prompt_chars),
         scorer=state.scorer,
         continuer=CompletionsOpener(state.upstream, settings, prompt),
-        recorder=recorder,
+        recorder=Recorder.of(state, settings, incoming.request_id),
         metrics=state.metrics,
-        request_id=request_id,
+        request_id=incoming.request_id,
     )
-    await recorder.begin(plan.policy, parsed.model, parsed.stream)
+    await engine.recorder.begin(plan.policy, parsed.model, parsed.stream)
     include_usage = bool((parsed.stream_options or {}).get("include_usage"))
     return await respond(request, engine, model=parsed.model, stream=parsed.stream,
-                         include_usage=include_usage, headers=headers, api="completions",
-                         assemble=assemble_text)
+                         include_usage=include_usage, headers=incoming.headers,
+                         api="completions", assemble=assemble_text)
 
 
 def guarded_prompt(plan: Plan, request: CompletionRequest) -> str:

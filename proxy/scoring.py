@@ -45,13 +45,14 @@ class ScorePrompt:
     json: bytes = field(repr=False)
 
     @classmethod
-    def of(cls, messages: Messages, budget: int) -> ScorePrompt:
-        """The user and assistant turns, newest first, until ``budget`` characters are spent,
-        each cut from its middle as the reward service cuts it (it spends its own budget,
-        ``max_prompt_chars``, the same way): what is left out would never be read."""
+    def of(cls, messages: Messages, budget: int, turns: int = 256) -> ScorePrompt:
+        """The user and assistant turns, newest first, until ``budget`` characters or ``turns``
+        turns are spent, each cut from its middle as the reward service cuts it (it spends its
+        own ``max_prompt_chars`` and ``max_prompt_turns`` the same way): what is left out would
+        never be read."""
         kept: Messages = []
         for message in reversed(text_only(messages)):
-            if budget <= 0:
+            if budget <= 0 or len(kept) >= turns:
                 break
             if message["role"] not in _READ_ROLES:
                 continue

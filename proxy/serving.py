@@ -11,21 +11,66 @@ garbage collector after it.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import ValidationError
 
-from .errors import error_response
+from . import forward
+from .auth import require_client
+from .bodies import read_json
+from .errors import error_response, validation_error
 from .events import Event
 from .exceptions import SafeThinkError
+from .policies import Plan, resolve
 from .render import Api, stream_chunks
+from .schemas import ChatRequest, CompletionRequest
+from .settings import Settings
 from .steering import SteeringEngine
 
 T = TypeVar("T")
+M = TypeVar("M", ChatRequest, CompletionRequest)
 Assembler = Callable[[SteeringEngine, AsyncIterator[list[Event]], str], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Incoming(Generic[M]):
+    """A model request, read, validated and given its plan: what both APIs start from."""
+
+    settings: Settings
+    body: dict[str, Any]  # as it goes upstream: ``safethink`` removed, ``stream`` validated
+    parsed: M
+    plan: Plan
+    request_id: str
+    headers: dict[str, str]
+
+
+async def accept(request: Request, schema: type[M]) -> Incoming[M]:
+    await require_client(request)
+    settings: Settings = request.app.state.settings
+    body = await read_json(request, settings.max_body_bytes, settings.body_read_timeout_s)
+    try:
+        parsed = schema.model_validate(body)
+    except ValidationError as exc:
+        raise validation_error(exc) from exc
+    plan = resolve(settings, parsed, request.headers.get("x-safethink-policy"))
+    request_id = uuid.uuid4().hex
+    headers = {"x-safethink-request-id": request_id, "x-safethink-policy": plan.policy}
+    body.pop("safethink", None)
+    body["stream"] = parsed.stream  # the validated value: "false" is not a request to stream
+    return Incoming(settings, body, parsed, plan, request_id, headers)
+
+
+async def relay(request: Request, path: str, incoming: Incoming[Any]) -> Response:
+    """Policy ``none``: the request as it came, the answer as it comes."""
+    request.app.state.metrics.requests.labels(policy="none", outcome="forwarded").inc()
+    return await forward.post(request, path, incoming.body, incoming.headers,
+                              incoming.parsed.stream)
 
 
 class ClientLeft(Exception):

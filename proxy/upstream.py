@@ -19,8 +19,8 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from itertools import takewhile
 from typing import Any
@@ -109,8 +109,9 @@ class Upstream:
     async def stream(self, path: str, body: dict[str, Any]) -> AsyncIterator[AsyncIterator[Chunk]]:
         """POST a streaming body and yield its events, parsed, until ``[DONE]`` or the end."""
         async with self.open(path, body) as response:
-            yield iter_events(response.content.iter_any(),
-                              max_event_bytes=self.max_event_bytes)
+            events = iter_events(response.content.iter_any(), max_event_bytes=self.max_event_bytes)
+            async with aclosing(events):
+                yield events
 
     async def check(self) -> str | None:
         """None when the server answers ``GET /models``, else why not (for ``/readyz``)."""
@@ -167,7 +168,7 @@ def redact_url(url: str) -> str:
 
 async def iter_events(
     chunks: AsyncIterator[bytes], *, max_event_bytes: int
-) -> AsyncIterator[Chunk]:
+) -> AsyncGenerator[Chunk, None]:
     """The stream's events, parsed from raw bytes: split on blank lines, then JSON-decoded
     whole, so that a multi-byte character split across reads is never decoded in halves.
 

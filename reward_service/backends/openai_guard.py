@@ -16,6 +16,7 @@ flight for this backend.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,8 @@ from reward_service.exceptions import (
 )
 from reward_service.schemas import ScoreResult
 from reward_service.settings import RewardSettings
+
+log = logging.getLogger("reward_service.openai_guard")
 
 
 class OpenAIGuardBackend(RemoteBackend):
@@ -127,7 +130,11 @@ class OpenAIGuardBackend(RemoteBackend):
             raise UpstreamError(f"guard server answered {exc.response.status_code}: "
                                 f"{exc.response.text[:200]}") from exc
         except (httpx.HTTPError, ValueError) as exc:
-            raise UpstreamError(f"guard server unreachable or invalid: {exc}") from exc
+            # Its address stays in the log: this message reaches the proxy's clients.
+            log.warning("guard server %s unreachable or invalid: %r", path, exc)
+            raise UpstreamError(
+                f"guard server unreachable or invalid ({exc.__class__.__name__})"
+            ) from exc
         if not isinstance(data, dict):
             raise GuardOutputError("guard response is not a JSON object")
         return data

@@ -23,7 +23,8 @@ async def running(**settings: Any) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(Settings(**settings))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://proxy") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://proxy",
+                                     timeout=30) as client:
             yield client
 
 

@@ -5,34 +5,18 @@ call sends. Each test fails on the code before the fix."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import pytest
 
-from proxy.app import create_app
 from proxy.scoring import ScorePrompt
-from proxy.settings import Settings
+from tests.asgi.test_app import running
 from tests.e2e.helpers import scenario
 from tests.support.procs import ServerProcess, free_port
 
 ENVELOPE = {"message", "type", "param", "code"}
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
-
-
-@asynccontextmanager
-async def running(**settings: Any) -> AsyncIterator[httpx.AsyncClient]:
-    dead = f"http://127.0.0.1:{free_port()}"
-    settings.setdefault("upstream_url", dead + "/v1")
-    settings.setdefault("reward", dead)
-    app = create_app(Settings(**settings))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://proxy",
-                                     timeout=30) as client:
-            yield client
 
 
 async def get(url: str) -> httpx.Response:
@@ -141,6 +125,12 @@ def test_the_score_prompt_is_what_the_scorer_reads() -> None:
     assert prompt.messages[-1] == turns[-1]  # the newest turn, whole
     assert all(m["role"] in ("user", "assistant") for m in prompt.messages)
     assert json.loads(prompt.json) == prompt.messages
+
+
+def test_many_empty_turns_are_capped_in_count() -> None:
+    turns = [{"role": "user", "content": ""}] * 150_000 + [{"role": "user", "content": "hi"}]
+    prompt = ScorePrompt.of(turns, 8_000, 256)
+    assert len(prompt.messages) == 256 and prompt.messages[-1]["content"] == "hi"
 
 
 def test_one_huge_turn_keeps_its_head_and_tail() -> None:

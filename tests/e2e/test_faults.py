@@ -158,6 +158,34 @@ def test_an_upstream_killed_mid_stream_is_an_error(start_proxy: ProxyFactory,
     assert_complete(audit(proxy, request_id), "error")
 
 
+@pytest.mark.parametrize("fail_mode", ["closed", "open"])
+def test_the_reward_service_killed_mid_score(start_proxy: ProxyFactory,
+                                             scripted_upstream: ServerProcess,
+                                             fail_mode: str) -> None:
+    with python_server("tests.support.scripted_scorer", "--delay-ms", "1500") as doomed:
+        proxy = start_proxy(upstream_url=scripted_upstream.url + "/v1", reward=doomed.url,
+                            fail_mode=fail_mode)
+        body = {"model": scenario(steps=6, pace_ms=5), "messages": QUESTION, "stream": True}
+        with httpx.stream("POST", proxy.url + "/v1/chat/completions", json=body,
+                          timeout=30) as response:
+            request_id = response.headers["x-safethink-request-id"]
+            lines = response.iter_lines()
+            seen = [next(lines)]  # the role chunk: step 1 now waits for its score
+            assert doomed.proc is not None
+            doomed.proc.send_signal(signal.SIGKILL)
+            seen += list(lines)
+    events = [json.loads(line[6:]) for line in seen if line.startswith("data: {")]
+    record = audit(proxy, request_id)
+    if fail_mode == "closed":  # the held step is never released: an error ends the stream
+        assert "reward service" in events[-1]["error"]["message"]
+        assert_complete(record, "error")
+    else:  # released unscored, and counted
+        assert events[-1]["safethink"]["fail_open"] == 3
+        assert_complete(record, "completed")
+        assert [s["decision"] for s in record["steps"]] == ["unscored"] * 3
+    assert open_streams(scripted_upstream) == 0
+
+
 # -- the client leaving, in every phase ------------------------------------------------------
 
 
