@@ -9,9 +9,9 @@ from typing import Any
 
 import uvicorn
 
-from . import logs
-from .app import create_app
-from .settings import POLICIES, Settings
+from proxy import logs
+from proxy.app import create_app
+from proxy.settings import POLICIES, Settings
 
 
 def parse_args(argv: Sequence[str] | None = None) -> dict[str, Any]:

@@ -10,18 +10,19 @@ from contextlib import asynccontextmanager
 import aiohttp
 from fastapi import Depends, FastAPI
 
-from . import chat, completions, errors, forward, ops
-from .admission import Admission
-from .auth import require_admin, require_client
-from .continuation_probe import Learned
-from .failover import FailoverStore
-from .metrics import Metrics
-from .redis_store import RedisStore
-from .scoring import EmbeddedScorer, HttpScorer, Scorer
-from .settings import Settings
-from .store import MemoryStore, Store
-from .templates import TemplateCache
-from .upstream import Upstream, create_session
+from proxy import ops
+from proxy.api import chat, completions, errors, forward
+from proxy.api.admission import Admission
+from proxy.auth import require_admin, require_client
+from proxy.metrics import Metrics
+from proxy.scoring import EmbeddedScorer, HttpScorer, Scorer
+from proxy.settings import Settings
+from proxy.state.failover import FailoverStore
+from proxy.state.redis_store import RedisStore
+from proxy.state.store import MemoryStore, Store
+from proxy.upstream.client import Upstream, create_session
+from proxy.upstream.probe import Learned
+from proxy.upstream.templates import TemplateCache
 
 log = logging.getLogger("safethink")
 

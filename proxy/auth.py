@@ -18,8 +18,8 @@ import hmac
 
 from fastapi import Request
 
-from .exceptions import Unauthorized
-from .settings import Settings
+from proxy.exceptions import Unauthorized
+from proxy.settings import Settings
 
 
 def _bearer(request: Request) -> str:

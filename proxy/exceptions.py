@@ -1,6 +1,6 @@
 """The proxy's exceptions, one tree. Errors from outside (aiohttp, redis, jinja) are mapped to it
 at the boundary where they happen (``raise UpstreamUnavailable(...) from exc``), and one handler
-in ``proxy.errors`` renders any of them in OpenAI's error envelope.
+in ``proxy.api.errors`` renders any of them in OpenAI's error envelope.
 
 ```
 SafeThinkError                    500 internal_error

@@ -10,7 +10,7 @@ import json
 import logging
 import time
 
-from .schemas import REPORT_COUNTS
+from proxy.api.schemas import REPORT_COUNTS
 
 _FIELDS = ("request_id", "policy", "outcome", *REPORT_COUNTS, "duration_ms", "status")
 

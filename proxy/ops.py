@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from .exceptions import NotFound
+from proxy.exceptions import NotFound
 
 router = APIRouter()
 admin = APIRouter()  # behind the admin key (see auth.py)

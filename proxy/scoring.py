@@ -23,10 +23,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 
+from proxy.exceptions import ScorerTimeout, ScorerUnavailable, ScoringError
+from proxy.upstream.client import probe
 from reward_service.text import truncate_middle
-
-from .exceptions import ScorerTimeout, ScorerUnavailable, ScoringError
-from .upstream import probe
 
 if TYPE_CHECKING:
     from reward_service.engine import Engine

@@ -133,7 +133,7 @@ class Settings(BaseSettings):
 
     # How a steered generation is re-issued.
     continuation: ContinuationMode = "auto"
-    # ``auto`` probes each listed model once (proxy.continuation_probe); its verdict lasts
+    # ``auto`` probes each listed model once (proxy.upstream.probe); its verdict lasts
     # continuation_probe_ttl_s. A probe that cannot tell is tried again after
     # continuation_probe_retry_s (meanwhile: chat, and completions for a refused call). One probe
     # (and each fetch of /v1/models or /props) is given continuation_probe_timeout_s at most.

@@ -16,9 +16,9 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
+from proxy.api.schemas import ChatRequest
+from proxy.engine.policies import resolve
 from proxy.exceptions import PolicyNotAllowed
-from proxy.policies import resolve
-from proxy.schemas import ChatRequest
 from proxy.settings import Settings
 from reward_service.settings import RewardSettings
 from tests.deploy.deployfiles import (

@@ -11,8 +11,8 @@ import openai
 import pytest
 import redis
 
-from proxy.redis_store import RedisStore
-from proxy.store import RequestRecord
+from proxy.state.redis_store import RedisStore
+from proxy.state.store import RequestRecord
 from tests.conftest import ProxyFactory
 from tests.support.procs import ServerProcess
 from tests.support.redis_servers import redis_cluster, redis_process, sentinel_for

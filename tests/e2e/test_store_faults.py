@@ -13,10 +13,10 @@ import httpx
 import pytest
 import redis
 
-from proxy.audit import Recorder
+from proxy.api.schemas import Report
 from proxy.metrics import Metrics
-from proxy.redis_store import RedisStore
-from proxy.schemas import Report
+from proxy.state.audit import Recorder
+from proxy.state.redis_store import RedisStore
 from tests.conftest import ProxyFactory
 from tests.support.procs import ServerProcess
 from tests.support.redis_servers import RedisProcess, redis_process

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from proxy.api.schemas import ChatRequest
+from proxy.engine.policies import resolve
 from proxy.exceptions import PolicyNotAllowed
-from proxy.policies import resolve
-from proxy.schemas import ChatRequest
 from proxy.settings import Settings
 from safethink_eval import runner
 from safethink_eval.datasets import Item

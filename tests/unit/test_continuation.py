@@ -14,12 +14,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proxy.continuation import Call, CallKind, Continuer, attempt_seed
-from proxy.continuation_probe import Learned
 from proxy.exceptions import ContinuationError, UpstreamStatusError
 from proxy.settings import Settings
-from proxy.templates import TemplateCache
-from proxy.upstream import Upstream
+from proxy.upstream.client import Upstream
+from proxy.upstream.continuation import Call, CallKind, Continuer, attempt_seed
+from proxy.upstream.probe import Learned
+from proxy.upstream.templates import TemplateCache
 from tests.support.servers import tiny_model_dir
 from tests.unit.fake_upstream import FakeUpstream, serving
 

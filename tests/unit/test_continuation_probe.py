@@ -10,9 +10,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from proxy.continuation_probe import Learned, Verdict
 from proxy.settings import Settings
-from proxy.upstream import Upstream
+from proxy.upstream.client import Upstream
+from proxy.upstream.probe import Learned, Verdict
 from tests.unit.fake_upstream import FakeUpstream, serving
 
 TTL, RETRY = 600.0, 30.0

@@ -11,17 +11,17 @@ from typing import Any
 
 import pytest
 
-from proxy.audit import Recorder
-from proxy.continuation import Call, CallKind
-from proxy.events import Event, Reasoning
+from proxy.engine.events import Event, Reasoning
+from proxy.engine.policies import Plan, RequestSide
+from proxy.engine.steering import SteeringEngine
 from proxy.exceptions import UpstreamUnavailable
 from proxy.metrics import Metrics
-from proxy.policies import Plan, RequestSide
 from proxy.scoring import ScorePrompt
 from proxy.settings import Settings
-from proxy.steering import SteeringEngine
-from proxy.store import MemoryStore
-from proxy.upstream import Chunk
+from proxy.state.audit import Recorder
+from proxy.state.store import MemoryStore
+from proxy.upstream.client import Chunk
+from proxy.upstream.continuation import Call, CallKind
 
 PLAN = Plan(policy="safethink", tau=0.0, steer_steps=3, resamples=4,
             steering_prefix="Wait, think safely.", show_prefix=True, fail_mode="closed")

@@ -11,13 +11,13 @@ import anyio
 import pytest
 import redis.exceptions
 
-from proxy.audit import Recorder
+from proxy.api.schemas import Report
 from proxy.exceptions import StoreError
-from proxy.failover import FailoverStore
 from proxy.metrics import Metrics
-from proxy.redis_store import RedisStore
-from proxy.schemas import Report
-from proxy.store import MemoryStore, RequestRecord
+from proxy.state.audit import Recorder
+from proxy.state.failover import FailoverStore
+from proxy.state.redis_store import RedisStore
+from proxy.state.store import MemoryStore, RequestRecord
 
 HELD = 3
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from proxy.api.schemas import ChatRequest
+from proxy.engine.policies import Plan, resolve
 from proxy.exceptions import PolicyNotAllowed
-from proxy.policies import Plan, resolve
-from proxy.schemas import ChatRequest
 from proxy.settings import POLICIES, Settings
 
 KNOBS = ["policy", "tau", "steer_steps", "resamples", "steering_prefix", "show_prefix",

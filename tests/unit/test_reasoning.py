@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proxy.reasoning import Piece, ReasoningParser
+from proxy.engine.reasoning import Piece, ReasoningParser
 from tests.unit.work import counted
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proxy.segmenter import Segmenter
+from proxy.engine.segmenter import Segmenter
 
 TEXT = st.text(alphabet=st.sampled_from(list("ab \n\n\né☕🙂.")), max_size=300)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from proxy.segmenter import Segmenter
+from proxy.engine.segmenter import Segmenter
 from tests.unit.work import counted
 
 

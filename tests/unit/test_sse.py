@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proxy.exceptions import UpstreamProtocolError, UpstreamStatusError
-from proxy.upstream import iter_events
+from proxy.upstream.client import iter_events
 from tests.unit.work import counted
 
 MiB = 1024 * 1024

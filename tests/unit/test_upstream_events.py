@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from proxy.exceptions import UpstreamProtocolError
 from proxy.settings import Settings
-from proxy.upstream import Upstream, create_session
+from proxy.upstream.client import Upstream, create_session
 
 MiB = 1024 * 1024
 FIRST = b'data: {"choices": [{"delta": {"content": "Hi"}}]}\n\n'

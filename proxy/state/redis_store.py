@@ -29,8 +29,8 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.sentinel import Sentinel
 from redis.exceptions import RedisError
 
-from .exceptions import StoreError
-from .store import BUCKET_S, COUNTS, RequestRecord, bucket_of, buckets_in
+from proxy.exceptions import StoreError
+from proxy.state.store import BUCKET_S, COUNTS, RequestRecord, bucket_of, buckets_in
 
 T = TypeVar("T")
 # redis-py's asyncio client lets some socket failures through as OSError, and timeouts as the

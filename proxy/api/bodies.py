@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import Request
 
-from .exceptions import PayloadTooLarge, RequestError, RequestTimeout
+from proxy.exceptions import PayloadTooLarge, RequestError, RequestTimeout
 
 
 async def read_json(request: Request, limit: int, timeout_s: float) -> dict[str, Any]:

@@ -21,17 +21,17 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
-from . import forward
-from .auth import require_client
-from .bodies import read_json
-from .errors import error_response, validation_error
-from .events import Event
-from .exceptions import SafeThinkError
-from .policies import Plan, resolve
-from .render import Api, stream_chunks
-from .schemas import ChatRequest, CompletionRequest
-from .settings import Settings
-from .steering import SteeringEngine
+from proxy.api import forward
+from proxy.api.bodies import read_json
+from proxy.api.errors import error_response, validation_error
+from proxy.api.render import Api, stream_chunks
+from proxy.api.schemas import ChatRequest, CompletionRequest
+from proxy.auth import require_client
+from proxy.engine.events import Event
+from proxy.engine.policies import Plan, resolve
+from proxy.engine.steering import SteeringEngine
+from proxy.exceptions import SafeThinkError
+from proxy.settings import Settings
 
 T = TypeVar("T")
 M = TypeVar("M", ChatRequest, CompletionRequest)

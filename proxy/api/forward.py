@@ -17,10 +17,10 @@ import aiohttp
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
-from .errors import error_body, error_response
-from .exceptions import SafeThinkError, UpstreamUnavailable
-from .render import DONE, sse
-from .upstream import Relayed, Upstream
+from proxy.api.errors import error_body, error_response
+from proxy.api.render import DONE, sse
+from proxy.exceptions import SafeThinkError, UpstreamUnavailable
+from proxy.upstream.client import Relayed, Upstream
 
 router = APIRouter()
 RELAYED_HEADERS = frozenset({"content-type", "retry-after", "x-request-id"})

@@ -7,7 +7,7 @@ from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .settings import FailMode, PolicyName
+from proxy.settings import FailMode, PolicyName
 
 
 class SafeThinkOptions(BaseModel):

@@ -26,18 +26,18 @@ from contextlib import AbstractAsyncContextManager, aclosing
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from .audit import Recorder
-from .continuation import Call, CallKind
-from .events import Content, Delta, Event, Finish, Reasoning, ThinkEnd
-from .exceptions import SafeThinkError, ScoringError, UpstreamUnavailable
-from .metrics import Metrics
-from .policies import Plan, RequestSide
-from .reasoning import Piece, ReasoningParser, Shape
-from .schemas import Report, Usage
-from .scoring import ScorePrompt, Scorer
-from .segmenter import Segmenter
-from .settings import Settings
-from .upstream import Chunk
+from proxy.api.schemas import Report, Usage
+from proxy.engine.events import Content, Delta, Event, Finish, Reasoning, ThinkEnd
+from proxy.engine.policies import Plan, RequestSide
+from proxy.engine.reasoning import Piece, ReasoningParser, Shape
+from proxy.engine.segmenter import Segmenter
+from proxy.exceptions import SafeThinkError, ScoringError, UpstreamUnavailable
+from proxy.metrics import Metrics
+from proxy.scoring import ScorePrompt, Scorer
+from proxy.settings import Settings
+from proxy.state.audit import Recorder
+from proxy.upstream.client import Chunk
+from proxy.upstream.continuation import Call, CallKind
 
 _PASSED_ON = ("role", "content", "reasoning_content", "reasoning")
 # What a held event that is not text counts for in the read-ahead bound.

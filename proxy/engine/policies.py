@@ -29,9 +29,9 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .exceptions import PolicyNotAllowed, UnsupportedFeature
-from .schemas import ChatRequest, SafeThinkOptions
-from .settings import FailMode, PolicyName, Settings
+from proxy.api.schemas import ChatRequest, SafeThinkOptions
+from proxy.exceptions import PolicyNotAllowed, UnsupportedFeature
+from proxy.settings import FailMode, PolicyName, Settings
 
 
 @dataclass(frozen=True)

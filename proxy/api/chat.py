@@ -5,14 +5,14 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import Response
 
-from .audit import Recorder
-from .continuation import Continuer
-from .policies import check_supported, request_side
-from .render import assemble
-from .schemas import ChatRequest
-from .scoring import ScorePrompt
-from .serving import Incoming, accept, relay, respond
-from .steering import SteeringEngine
+from proxy.api.render import assemble
+from proxy.api.schemas import ChatRequest
+from proxy.api.serving import Incoming, accept, relay, respond
+from proxy.engine.policies import check_supported, request_side
+from proxy.engine.steering import SteeringEngine
+from proxy.scoring import ScorePrompt
+from proxy.state.audit import Recorder
+from proxy.upstream.continuation import Continuer
 
 
 async def chat_completions(request: Request) -> Response:

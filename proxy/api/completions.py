@@ -21,17 +21,17 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
-from .audit import Recorder
-from .continuation import Call, CallKind, streaming
-from .exceptions import UnsupportedFeature
-from .policies import Plan, RequestSide
-from .render import assemble_text
-from .schemas import CompletionRequest
-from .scoring import ScorePrompt
-from .serving import accept, relay, respond
-from .settings import Settings
-from .steering import SteeringEngine
-from .upstream import Chunk, Upstream
+from proxy.api.render import assemble_text
+from proxy.api.schemas import CompletionRequest
+from proxy.api.serving import accept, relay, respond
+from proxy.engine.policies import Plan, RequestSide
+from proxy.engine.steering import SteeringEngine
+from proxy.exceptions import UnsupportedFeature
+from proxy.scoring import ScorePrompt
+from proxy.settings import Settings
+from proxy.state.audit import Recorder
+from proxy.upstream.client import Chunk, Upstream
+from proxy.upstream.continuation import Call, CallKind, streaming
 
 
 async def completions(request: Request) -> Response:

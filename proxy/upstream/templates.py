@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .exceptions import ContinuationError
-from .settings import Settings
+from proxy.exceptions import ContinuationError
+from proxy.settings import Settings
 
 _NO_TEMPLATE = (
     "completions-mode continuation needs the model's chat template, and none was found: the "

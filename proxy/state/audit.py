@@ -17,10 +17,10 @@ from typing import Any
 
 import anyio
 
-from .metrics import Metrics
-from .schemas import REPORT_COUNTS, Report
-from .settings import Settings
-from .store import COUNTS, Decision, RequestRecord, StepRecord, Store
+from proxy.api.schemas import REPORT_COUNTS, Report
+from proxy.metrics import Metrics
+from proxy.settings import Settings
+from proxy.state.store import COUNTS, Decision, RequestRecord, StepRecord, Store
 
 log = logging.getLogger("safethink.requests")
 

@@ -14,8 +14,8 @@ import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .errors import error_body
-from .exceptions import Overloaded
+from proxy.api.errors import error_body
+from proxy.exceptions import Overloaded
 
 # The routes that generate; every other route is cheap and stays open.
 MODEL_ROUTES = ("/v1/chat/completions", "/v1/completions")

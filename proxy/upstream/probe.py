@@ -39,10 +39,10 @@ from typing import Any, Literal, TypeVar
 
 import aiohttp
 
-from .exceptions import UpstreamError
-from .settings import Settings
-from .templates import ChatTemplate
-from .upstream import Upstream
+from proxy.exceptions import UpstreamError
+from proxy.settings import Settings
+from proxy.upstream.client import Upstream
+from proxy.upstream.templates import ChatTemplate
 
 CallKind = Literal["chat", "completions"]
 T = TypeVar("T")

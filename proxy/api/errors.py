@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
-from .exceptions import NotFound, RequestError, SafeThinkError, UpstreamStatusError
+from proxy.exceptions import NotFound, RequestError, SafeThinkError, UpstreamStatusError
 
 log = logging.getLogger("safethink.errors")
 

@@ -28,14 +28,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
-from .exceptions import (
+from proxy.exceptions import (
     UpstreamError,
     UpstreamProtocolError,
     UpstreamStatusError,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from .settings import Settings
+from proxy.settings import Settings
 
 Chunk = dict[str, Any]
 log = logging.getLogger("safethink.upstream")

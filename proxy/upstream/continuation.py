@@ -26,12 +26,12 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from .continuation_probe import REFUSALS, CallKind, Learned
-from .exceptions import UpstreamStatusError
-from .scoring import text_only
-from .settings import Settings
-from .templates import ChatTemplate, TemplateCache
-from .upstream import Chunk, Upstream
+from proxy.exceptions import UpstreamStatusError
+from proxy.scoring import text_only
+from proxy.settings import Settings
+from proxy.upstream.client import Chunk, Upstream
+from proxy.upstream.probe import REFUSALS, CallKind, Learned
+from proxy.upstream.templates import ChatTemplate, TemplateCache
 
 __all__ = ["Call", "CallKind", "Continuer", "attempt_seed"]
 

@@ -20,9 +20,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from .exceptions import StoreError
-from .metrics import Metrics
-from .store import MemoryStore, RequestRecord, Store
+from proxy.exceptions import StoreError
+from proxy.metrics import Metrics
+from proxy.state.store import MemoryStore, RequestRecord, Store
 
 log = logging.getLogger("safethink.store")
 T = TypeVar("T")

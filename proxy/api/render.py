@@ -16,10 +16,10 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, Literal
 
-from .errors import error_body
-from .events import Content, Delta, Event, Finish, Reasoning, ThinkEnd
-from .exceptions import SafeThinkError
-from .steering import SteeringEngine
+from proxy.api.errors import error_body
+from proxy.engine.events import Content, Delta, Event, Finish, Reasoning, ThinkEnd
+from proxy.engine.steering import SteeringEngine
+from proxy.exceptions import SafeThinkError
 
 
 def _dumps(obj: Any) -> bytes:
