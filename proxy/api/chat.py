@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import Response
 
-from proxy.api.render import assemble
+from proxy.api.render import OpenAIWire
 from proxy.api.schemas import ChatRequest
 from proxy.api.serving import Incoming, accept, relay, respond
 from proxy.engine.policies import check_supported, request_side
@@ -26,9 +26,9 @@ async def chat_completions(request: Request) -> Response:
     engine = _engine(request, incoming)
     await engine.recorder.begin(plan.policy, parsed.model, parsed.stream)
     include_usage = bool((parsed.stream_options or {}).get("include_usage"))
-    return await respond(request, engine, model=parsed.model, stream=parsed.stream,
-                         include_usage=include_usage, headers=incoming.headers, api="chat",
-                         assemble=assemble)
+    wire = OpenAIWire("chat", parsed.model, include_usage)
+    return await respond(request, engine, stream=parsed.stream, headers=incoming.headers,
+                         wire=wire)
 
 
 def _engine(request: Request, incoming: Incoming[ChatRequest]) -> SteeringEngine:

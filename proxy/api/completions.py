@@ -21,7 +21,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
-from proxy.api.render import assemble_text
+from proxy.api.render import OpenAIWire
 from proxy.api.schemas import CompletionRequest
 from proxy.api.serving import accept, relay, respond
 from proxy.engine.policies import Plan, RequestSide
@@ -55,9 +55,9 @@ async def completions(request: Request) -> Response:
     )
     await engine.recorder.begin(plan.policy, parsed.model, parsed.stream)
     include_usage = bool((parsed.stream_options or {}).get("include_usage"))
-    return await respond(request, engine, model=parsed.model, stream=parsed.stream,
-                         include_usage=include_usage, headers=incoming.headers,
-                         api="completions", assemble=assemble_text)
+    wire = OpenAIWire("completions", parsed.model, include_usage)
+    return await respond(request, engine, stream=parsed.stream, headers=incoming.headers,
+                         wire=wire)
 
 
 def guarded_prompt(plan: Plan, request: CompletionRequest) -> str:

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
@@ -47,32 +48,48 @@ def validation_error(exc: ValidationError | RequestValidationError) -> RequestEr
     return RequestError(f"invalid request{where}: {first.get('msg', 'invalid')}{more}", param=param)
 
 
-def install(app: FastAPI) -> None:
-    def counted(request: Request, exc: SafeThinkError) -> JSONResponse:
+Renderer = Callable[[SafeThinkError, "dict[str, str] | None"], Response]
+
+
+def install(app: FastAPI, envelopes: Mapping[str, Renderer] | None = None) -> None:
+    """One handler per kind of error; each renders in the envelope of the API the request was
+    for: ``envelopes`` maps a path prefix to its renderer (the Messages API's is Anthropic's),
+    and every other route gets OpenAI's."""
+    by_prefix = dict(envelopes or {})
+
+    def render(request: Request, exc: SafeThinkError,
+               headers: dict[str, str] | None = None) -> Response:
+        path = request.url.path
+        for prefix, renderer in by_prefix.items():
+            if path.startswith(prefix):
+                return renderer(exc, headers)
+        return error_response(exc, headers)
+
+    def counted(request: Request, exc: SafeThinkError) -> Response:
         if isinstance(exc, RequestError):
             request.app.state.metrics.client_errors.labels(type=exc.error_type).inc()
-        return error_response(exc)
+        return render(request, exc)
 
-    async def safethink_error(request: Request, exc: Exception) -> JSONResponse:
+    async def safethink_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SafeThinkError)
         return counted(request, exc)
 
-    async def request_validation(request: Request, exc: Exception) -> JSONResponse:
+    async def request_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         return counted(request, validation_error(exc))
 
-    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 404:
             error: RequestError = NotFound(str(exc.detail))
         else:  # 405 and kin: Starlette's status, passed through
             error = RequestError(str(exc.detail))
             error.status_code = exc.status_code
-        return error_response(error, headers=dict(exc.headers or {}))
+        return render(request, error, dict(exc.headers or {}))
 
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error")
-        return error_response(SafeThinkError("internal error in the SafeThink proxy"))
+        return render(request, SafeThinkError("internal error in the SafeThink proxy"))
 
     app.add_exception_handler(SafeThinkError, safethink_error)
     app.add_exception_handler(RequestValidationError, request_validation)

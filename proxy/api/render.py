@@ -14,9 +14,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from proxy.api.errors import error_body
+from starlette.responses import Response
+
+from proxy.api.errors import error_body, error_response
 from proxy.engine.events import Content, Delta, Event, Finish, Reasoning, ThinkEnd
 from proxy.engine.steering import SteeringEngine
 from proxy.exceptions import SafeThinkError
@@ -99,7 +102,6 @@ async def stream_chunks(
         if include_usage:
             yield sse({**base, "choices": [], "usage": engine.usage})
     except SafeThinkError as exc:
-        engine.error = exc
         yield sse(error_body(exc))
     yield DONE
 
@@ -189,3 +191,26 @@ def _merge_tool_calls(calls: dict[int, dict[str, Any]], deltas: list[dict[str, A
         for key in ("name", "arguments"):
             if function.get(key):
                 call["function"][key] += function[key]
+
+
+@dataclass(frozen=True)
+class OpenAIWire:
+    """The chat completions and completions APIs' way of writing an answer (serving.Wire)."""
+
+    api: Api
+    model: str
+    include_usage: bool
+
+    def stream(
+        self, engine: SteeringEngine, batches: AsyncIterator[list[Event]]
+    ) -> AsyncGenerator[bytes, None]:
+        return stream_chunks(engine, batches, self.model, self.include_usage, self.api)
+
+    async def assemble(
+        self, engine: SteeringEngine, batches: AsyncIterator[list[Event]]
+    ) -> dict[str, Any]:
+        whole = assemble if self.api == "chat" else assemble_text
+        return await whole(engine, batches, self.model)
+
+    def error(self, exc: SafeThinkError, headers: dict[str, str]) -> Response:
+        return error_response(exc, headers)

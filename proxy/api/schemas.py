@@ -44,36 +44,39 @@ class Message(BaseModel):
         return value
 
 
-class ChatRequest(BaseModel):
+class ModelRequest(BaseModel):
+    """What every client API's request has: the model, whether to stream, per-request options.
+    Unknown fields are kept (each API decides what it forwards)."""
+
     model_config = ConfigDict(extra="allow")
 
     model: str = Field(min_length=1)
-    messages: list[Message] = Field(min_length=1)
     stream: bool = False
+    safethink: SafeThinkOptions | None = None
+
+
+class ChatRequest(ModelRequest):
+    """``POST /v1/chat/completions``."""
+
+    messages: list[Message] = Field(min_length=1)
     n: int | None = Field(None, ge=1)
     logprobs: bool | None = None
     top_logprobs: int | None = None
     seed: int | None = None
     stream_options: dict[str, Any] | None = None
-    safethink: SafeThinkOptions | None = None
 
 
-class CompletionRequest(BaseModel):
+class CompletionRequest(ModelRequest):
     """``POST /v1/completions``: the fields the guard acts on; the rest is forwarded as it is."""
 
-    model_config = ConfigDict(extra="allow")
-
-    model: str = Field(min_length=1)
     # A string, a list of them, or token ids; only text (one prompt) can be scored.
     prompt: str | list[str] | list[int] | list[list[int]]
-    stream: bool = False
     n: int | None = Field(None, ge=1)
     best_of: int | None = Field(None, ge=1)
     logprobs: int | None = None
     echo: bool | None = None
     suffix: str | None = None
     stream_options: dict[str, Any] | None = None
-    safethink: SafeThinkOptions | None = None
 
 
 class Usage(TypedDict):

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -23,9 +23,8 @@ from pydantic import ValidationError
 
 from proxy.api import forward
 from proxy.api.bodies import read_json
-from proxy.api.errors import error_response, validation_error
-from proxy.api.render import Api, stream_chunks
-from proxy.api.schemas import ChatRequest, CompletionRequest
+from proxy.api.errors import validation_error
+from proxy.api.schemas import ModelRequest
 from proxy.auth import require_client
 from proxy.engine.events import Event
 from proxy.engine.policies import Plan, resolve
@@ -34,8 +33,7 @@ from proxy.exceptions import SafeThinkError
 from proxy.settings import Settings
 
 T = TypeVar("T")
-M = TypeVar("M", ChatRequest, CompletionRequest)
-Assembler = Callable[[SteeringEngine, AsyncIterator[list[Event]], str], Awaitable[dict[str, Any]]]
+M = TypeVar("M", bound=ModelRequest)
 
 
 @dataclass(frozen=True)
@@ -77,20 +75,35 @@ class ClientLeft(Exception):
     """The client closed its connection before the answer started."""
 
 
+class Wire(Protocol):
+    """How one client API writes what the engine gives: the stream, the whole body, an error.
+    Each API module brings one (render.py: chat and completions)."""
+
+    def stream(
+        self, engine: SteeringEngine, batches: AsyncIterator[list[Event]]
+    ) -> AsyncGenerator[bytes, None]:
+        """The SSE bytes, one write a batch; an error raised by ``batches`` after the stream
+        started is written in-band, in the API's own format, and ends the stream."""
+        ...
+
+    async def assemble(
+        self, engine: SteeringEngine, batches: AsyncIterator[list[Event]]
+    ) -> dict[str, Any]:
+        """The whole answer (a non-streaming request)."""
+        ...
+
+    def error(self, exc: SafeThinkError, headers: dict[str, str]) -> Response:
+        """An error before anything was sent, in the API's envelope."""
+        ...
+
+
 async def respond(
-    request: Request,
-    engine: SteeringEngine,
-    *,
-    model: str,
-    stream: bool,
-    include_usage: bool,
-    headers: dict[str, str],
-    api: Api,
-    assemble: Assembler,
+    request: Request, engine: SteeringEngine, *, stream: bool, headers: dict[str, str],
+    wire: Wire,
 ) -> Response:
     if stream:
-        return await _streaming(request, engine, model, include_usage, headers, api)
-    return await _complete(request, engine, assemble, model, headers)
+        return await _streaming(request, engine, headers, wire)
+    return await _complete(request, engine, headers, wire)
 
 
 async def until_disconnect(request: Request, work: Awaitable[T]) -> T:
@@ -110,17 +123,13 @@ async def until_disconnect(request: Request, work: Awaitable[T]) -> T:
 
 
 async def _complete(
-    request: Request,
-    engine: SteeringEngine,
-    assemble: Assembler,
-    model: str,
-    headers: dict[str, str],
+    request: Request, engine: SteeringEngine, headers: dict[str, str], wire: Wire
 ) -> Response:
     """Assemble the whole answer, unless the client goes away first: then stop at once."""
 
     async def whole() -> dict[str, Any]:
         async with aclosing(engine.events()) as events:
-            return await assemble(engine, events, model)
+            return await wire.assemble(engine, events)
 
     try:
         body = await until_disconnect(request, whole())
@@ -129,7 +138,7 @@ async def _complete(
         return Response(status_code=499)  # nobody is there to read it
     except SafeThinkError as exc:
         await _finish(engine, "error")
-        return error_response(exc, headers)
+        return wire.error(exc, headers)
     except BaseException as exc:
         await _finish(engine, "error" if isinstance(exc, Exception) else "cancelled")
         raise
@@ -144,12 +153,7 @@ async def _complete(
 
 
 async def _streaming(
-    request: Request,
-    engine: SteeringEngine,
-    model: str,
-    include_usage: bool,
-    headers: dict[str, str],
-    api: Api,
+    request: Request, engine: SteeringEngine, headers: dict[str, str], wire: Wire
 ) -> Response:
     """Start the stream before answering, so that an upstream error keeps its HTTP status."""
     events = engine.events()
@@ -159,7 +163,7 @@ async def _streaming(
         await events.aclose()
         if isinstance(exc, SafeThinkError):
             await _finish(engine, "error")
-            return error_response(exc, headers)
+            return wire.error(exc, headers)
         left = isinstance(exc, ClientLeft) or not isinstance(exc, Exception)
         await _finish(engine, "cancelled" if left else "error")
         if isinstance(exc, ClientLeft):
@@ -179,7 +183,7 @@ async def _streaming(
         try:
             async with (
                 aclosing(replay()) as batches,
-                aclosing(stream_chunks(engine, batches, model, include_usage, api)) as chunks,
+                aclosing(wire.stream(engine, batches)) as chunks,
             ):
                 async for data in chunks:
                     yield data

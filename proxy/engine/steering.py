@@ -91,7 +91,7 @@ class SteeringEngine:
         self._trace: list[str] = []
         self.usage: Usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
         self.finish_reason: str | None = None
-        self.error: SafeThinkError | None = None  # set when a stream ended in an error event
+        self.error: SafeThinkError | None = None  # set when the generation ended in an error
         self.report: Report = {
             "request_id": recorder.request_id,
             "policy": plan.policy,
@@ -115,14 +115,18 @@ class SteeringEngine:
         call = Call(self.body, self.side.prefill)
         state = "think" if self.side.inside_think else ("answer" if call.prefill else "start")
         lead = ""
-        while True:
-            run = _Call(self, state, lead)
-            async with aclosing(run.play(call)) as batches:
-                async for batch in batches:
-                    yield batch
-            if not run.steer:
-                return
-            call, state, lead = self._resample(call)
+        try:
+            while True:
+                run = _Call(self, state, lead)
+                async with aclosing(run.play(call)) as batches:
+                    async for batch in batches:
+                        yield batch
+                if not run.steer:
+                    return
+                call, state, lead = self._resample(call)
+        except SafeThinkError as exc:
+            self.error = exc  # the request's outcome is "error", whoever writes it out
+            raise
 
     @property
     def trace(self) -> str:
