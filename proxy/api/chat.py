@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
 from fastapi.responses import Response
 
 from proxy.api.render import OpenAIWire
 from proxy.api.schemas import ChatRequest
-from proxy.api.serving import Incoming, accept, relay, respond
-from proxy.engine.policies import check_supported, request_side
+from proxy.api.serving import accept, relay, respond
+from proxy.engine.policies import Plan, check_supported, request_side
 from proxy.engine.steering import SteeringEngine
 from proxy.scoring import ScorePrompt
+from proxy.settings import Settings
 from proxy.state.audit import Recorder
 from proxy.upstream.continuation import Continuer
 
@@ -23,7 +26,7 @@ async def chat_completions(request: Request) -> Response:
     check_supported(plan, parsed)
     if plan.policy == "none":
         return await relay(request, "/chat/completions", incoming)
-    engine = _engine(request, incoming)
+    engine = chat_engine(request, plan, incoming.body, incoming.request_id)
     await engine.recorder.begin(plan.policy, parsed.model, parsed.stream)
     include_usage = bool((parsed.stream_options or {}).get("include_usage"))
     wire = OpenAIWire("chat", parsed.model, include_usage)
@@ -31,20 +34,25 @@ async def chat_completions(request: Request) -> Response:
                          wire=wire)
 
 
-def _engine(request: Request, incoming: Incoming[ChatRequest]) -> SteeringEngine:
-    state, settings, body = request.app.state, incoming.settings, incoming.body
+def chat_engine(
+    request: Request, plan: Plan, body: dict[str, Any], request_id: str
+) -> SteeringEngine:
+    """The engine of one request whose upstream calls are chat completions: ``body`` is a chat
+    completions body (``model``, ``messages``, sampling fields), whatever API the client spoke."""
+    state = request.app.state
+    settings: Settings = state.settings
     continuer = Continuer(settings, state.upstream, state.templates, state.learned_continuation)
-    side = request_side(incoming.plan, body["messages"], settings)
+    side = request_side(plan, body["messages"], settings)
     return SteeringEngine(
         settings=settings,
-        plan=incoming.plan,
+        plan=plan,
         side=side,
         body={**body, "messages": side.messages},
         prompt=ScorePrompt.of(body["messages"], settings.score_prompt_chars,
                               settings.score_prompt_turns),
         scorer=state.scorer,
         continuer=continuer,
-        recorder=Recorder.of(state, settings, incoming.request_id),
+        recorder=Recorder.of(state, settings, request_id),
         metrics=state.metrics,
-        request_id=incoming.request_id,
+        request_id=request_id,
     )
