@@ -15,7 +15,7 @@ request is relayed byte for byte.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from typing import Any
 
 from fastapi import Request
@@ -30,8 +30,9 @@ from proxy.exceptions import UnsupportedFeature
 from proxy.scoring import ScorePrompt
 from proxy.settings import Settings
 from proxy.state.audit import Recorder
-from proxy.upstream.client import Chunk, Upstream
-from proxy.upstream.continuation import Call, CallKind, streaming
+from proxy.upstream.client import Upstream
+from proxy.upstream.continuation import Call, streaming
+from proxy.upstream.deltas import CallKind, UpstreamDelta, deltas
 
 
 async def completions(request: Request) -> Response:
@@ -102,10 +103,15 @@ class CompletionsOpener:
         self.prompt = prompt
 
     @asynccontextmanager
-    async def open(self, call: Call) -> AsyncIterator[tuple[AsyncIterator[Chunk], CallKind]]:
+    async def open(
+        self, call: Call
+    ) -> AsyncIterator[tuple[AsyncIterator[list[UpstreamDelta]], CallKind]]:
         body = self.body(call)
-        async with self.upstream.stream("/completions", body) as events:
-            yield events, "completions"
+        async with (
+            self.upstream.stream("/completions", body) as events,
+            aclosing(deltas(events, "completions")) as decoded,
+        ):
+            yield decoded, "completions"
 
     def body(self, call: Call) -> dict[str, Any]:
         body = {**call.body, "prompt": self.prompt + call.prefill}

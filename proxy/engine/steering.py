@@ -36,20 +36,20 @@ from proxy.metrics import Metrics
 from proxy.scoring import ScorePrompt, Scorer
 from proxy.settings import Settings
 from proxy.state.audit import Recorder
-from proxy.upstream.client import Chunk
-from proxy.upstream.continuation import Call, CallKind
+from proxy.upstream.continuation import Call
+from proxy.upstream.deltas import CallKind, Fields, Text, UpstreamDelta, UsageReport
 
-_PASSED_ON = ("role", "content", "reasoning_content", "reasoning")
 # What a held event that is not text counts for in the read-ahead bound.
 _EVENT_CHARS = 64
 
 
 class Opener(Protocol):
-    """Opens one upstream generation (chat.py and completions.py each bring theirs)."""
+    """Opens one upstream generation and yields its deltas, one list per upstream chunk
+    (the chat continuer, and the completions API's opener)."""
 
     def open(
         self, call: Call
-    ) -> AbstractAsyncContextManager[tuple[AsyncIterator[Chunk], CallKind]]: ...
+    ) -> AbstractAsyncContextManager[tuple[AsyncIterator[list[UpstreamDelta]], CallKind]]: ...
 
 
 @dataclass(slots=True)
@@ -251,7 +251,7 @@ class _Call:
                 if engine.side.shown_reasoning:
                     first.append(Reasoning(engine.side.shown_reasoning))
                 yield first
-            reading: asyncio.Task[dict[str, Any] | None] | None = None
+            reading: asyncio.Task[list[UpstreamDelta] | None] | None = None
             ended = False
             try:
                 limit = engine.settings.max_readahead_chars
@@ -283,8 +283,8 @@ class _Call:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def _chunk(self, chunk: dict[str, Any] | None) -> bool:
-        """Take one upstream event; True at the end of the stream."""
+    def _chunk(self, chunk: list[UpstreamDelta] | None) -> bool:
+        """Take one upstream chunk's deltas; True at the end of the stream."""
         if self.opened_at:
             self.engine.metrics.upstream_ttft.observe(time.perf_counter() - self.opened_at)
             self.opened_at = 0.0
@@ -299,28 +299,20 @@ class _Call:
             self._end_of_text(self.parser.finish())
             self._release(Finish(self.engine.finish_reason))
             return True
-        if chunk.get("usage"):
-            self.usage = chunk["usage"]
-        choices = chunk.get("choices")
-        if not choices:
-            return False
-        choice = choices[0]
         parser = self.parser
-        if self.kind == "chat":
-            delta = choice.get("delta") or {}
-            for field in ("reasoning_content", "reasoning"):
-                if text := delta.get(field):
-                    self._pieces(parser.reasoning_field(field, text))
-            if text := delta.get("content"):
-                self._pieces(parser.content(text))
-            extra = {k: v for k, v in delta.items() if k not in _PASSED_ON and v is not None}
-            if extra:
-                self._release(Delta(extra))
-        elif text := choice.get("text"):
-            self._pieces(parser.content(text))
-        if reason := choice.get("finish_reason"):
-            self.engine.finish_reason = reason
-            self.finished = True
+        for delta in chunk:
+            if isinstance(delta, Text):
+                if delta.field == "content":
+                    self._pieces(parser.content(delta.text))
+                else:
+                    self._pieces(parser.reasoning_field(delta.field, delta.text))
+            elif isinstance(delta, Fields):
+                self._release(Delta(delta.fields))
+            elif isinstance(delta, UsageReport):
+                self.usage = delta.usage
+            else:
+                self.engine.finish_reason = delta.reason
+                self.finished = True
         return False
 
     def _end_of_text(self, pieces: list[Piece]) -> None:

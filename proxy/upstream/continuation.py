@@ -22,7 +22,7 @@ deterministic function of the client's seed and the attempt number.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, aclosing, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,8 @@ from proxy.exceptions import UpstreamStatusError
 from proxy.scoring import text_only
 from proxy.settings import Settings
 from proxy.upstream.client import Chunk, Upstream
-from proxy.upstream.probe import REFUSALS, CallKind, Learned
+from proxy.upstream.deltas import CallKind, UpstreamDelta, deltas
+from proxy.upstream.probe import REFUSALS, Learned
 from proxy.upstream.templates import ChatTemplate, TemplateCache
 
 __all__ = ["Call", "CallKind", "Continuer", "attempt_seed"]
@@ -98,8 +99,10 @@ class Continuer:
         return ("completions", False) if self._refused else ("chat", True)
 
     @asynccontextmanager
-    async def open(self, call: Call) -> AsyncIterator[tuple[AsyncIterator[Chunk], CallKind]]:
-        """Yield the call's parsed events and the kind of call that produced them."""
+    async def open(
+        self, call: Call
+    ) -> AsyncIterator[tuple[AsyncIterator[list[UpstreamDelta]], CallKind]]:
+        """Yield the call's deltas and the kind of call that produced them."""
         async with AsyncExitStack() as stack:
             kind, may_fall_back = await self.kind(call)
             try:
@@ -112,7 +115,7 @@ class Continuer:
                 self._refused = True
                 kind = "completions"
                 events = await stack.enter_async_context(self._stream(call, kind))
-            yield events, kind
+            yield await stack.enter_async_context(aclosing(deltas(events, kind))), kind
 
     @asynccontextmanager
     async def _stream(self, call: Call, kind: CallKind) -> AsyncIterator[AsyncIterator[Chunk]]:

@@ -35,16 +35,16 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 
 from proxy.exceptions import UpstreamError
 from proxy.settings import Settings
 from proxy.upstream.client import Upstream
+from proxy.upstream.deltas import CallKind
 from proxy.upstream.templates import ChatTemplate
 
-CallKind = Literal["chat", "completions"]
 T = TypeVar("T")
 # Statuses with which a server says "I do not do chat continuation".
 REFUSALS = frozenset({400, 404, 405, 415, 422, 501})

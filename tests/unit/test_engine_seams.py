@@ -21,7 +21,8 @@ from proxy.settings import Settings
 from proxy.state.audit import Recorder
 from proxy.state.store import MemoryStore
 from proxy.upstream.client import Chunk
-from proxy.upstream.continuation import Call, CallKind
+from proxy.upstream.continuation import Call
+from proxy.upstream.deltas import CallKind, UpstreamDelta, decode
 
 PLAN = Plan(policy="safethink", tau=0.0, steer_steps=3, resamples=4,
             steering_prefix="Wait, think safely.", show_prefix=True, fail_mode="closed")
@@ -41,17 +42,19 @@ class FakeUpstream:
         self.open_calls = 0
 
     @asynccontextmanager
-    async def open(self, call: Call) -> AsyncIterator[tuple[AsyncIterator[Chunk], CallKind]]:
+    async def open(
+        self, call: Call
+    ) -> AsyncIterator[tuple[AsyncIterator[list[UpstreamDelta]], CallKind]]:
         self.open_calls += 1
         try:
             yield self._play(), "chat"
         finally:
             self.open_calls -= 1
 
-    async def _play(self) -> AsyncIterator[Chunk]:
+    async def _play(self) -> AsyncIterator[list[UpstreamDelta]]:
         for item in self.chunks:
             self.pulled += 1
-            yield item
+            yield decode(item, "chat")
             await asyncio.sleep(0)
 
 
