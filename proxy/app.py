@@ -1,18 +1,20 @@
 """The ASGI app: its lifespan owns every shared client, and the routes reach them through
-``app.state``. Nothing happens at import time; ``create_app(settings)`` builds it all."""
+a typed ``AppState`` (``proxy.appstate.state_of``). Nothing happens at import time;
+``create_app(settings)`` builds it all."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import aiohttp
 from fastapi import Depends, FastAPI
 
 from proxy import ops
-from proxy.api import chat, completions, errors, forward
+from proxy.api import chat, completions, errors, forward, messages, responses
 from proxy.api.admission import Admission
+from proxy.appstate import AppState
 from proxy.auth import require_admin, require_client
 from proxy.metrics import Metrics
 from proxy.scoring import EmbeddedScorer, HttpScorer, Scorer
@@ -32,32 +34,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = app.state
-        state.settings = settings
-        state.metrics = Metrics()
-        state.templates = TemplateCache(settings)
-        state.learned_continuation = Learned(settings)
-        # A pool of its own for the reward service: score calls never wait behind streams.
-        reward_connector = aiohttp.TCPConnector(limit=settings.reward_max_connections)
-        async with create_session(settings) as upstream_session, aiohttp.ClientSession(
-            connector=reward_connector
-        ) as reward_session:
-            state.upstream = Upstream(upstream_session, settings)
-            state.scorer = await _scorer(settings, reward_session)
-            state.store = await _store(settings, state.metrics)
-            try:
-                yield
-            finally:
-                await state.scorer.aclose()
-                await state.store.aclose()
+        metrics = Metrics()
+        async with AsyncExitStack() as stack:
+            upstream_session = await stack.enter_async_context(create_session(settings))
+            # A pool of its own for the reward service: score calls never wait behind streams.
+            reward_session = await stack.enter_async_context(aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=settings.reward_max_connections)))
+            scorer = await _scorer(settings, reward_session)
+            stack.push_async_callback(scorer.aclose)
+            store = await _store(settings, metrics)
+            stack.push_async_callback(store.aclose)
+            app.state.safethink = AppState(
+                settings=settings,
+                metrics=metrics,
+                upstream=Upstream(upstream_session, settings),
+                templates=TemplateCache(settings),
+                learned_continuation=Learned(settings),
+                scorer=scorer,
+                store=store,
+            )
+            yield
 
     app = FastAPI(title="SafeThink guard proxy", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # Each API's errors in its own envelope: Anthropic's on the Messages API, else OpenAI's.
+    envelopes = {messages.PATH: messages.error_response}
     app.add_middleware(
-        Admission, limit=settings.max_concurrent_requests, retry_after_s=settings.retry_after_s
+        Admission, limit=settings.max_concurrent_requests, retry_after_s=settings.retry_after_s,
+        envelopes=envelopes,
     )
-    errors.install(app)
+    errors.install(app, envelopes=envelopes)
     app.add_route("/v1/chat/completions", chat.chat_completions, methods=["POST"])
     app.add_route("/v1/completions", completions.completions, methods=["POST"])
+    app.add_route("/v1/responses", responses.responses, methods=["POST"])
+    app.add_route(messages.PATH, messages.create_message, methods=["POST"])
     app.include_router(forward.router, dependencies=[Depends(require_client)])
     app.include_router(ops.admin, dependencies=[Depends(require_admin)])
     app.include_router(ops.router)

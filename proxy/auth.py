@@ -1,4 +1,5 @@
-"""API keys: ``Authorization: Bearer <key>``, compared in constant time.
+"""API keys: ``Authorization: Bearer <key>`` or ``x-api-key: <key>`` (as Anthropic's clients
+send it), checked against the same keys, compared in constant time.
 
 (The checks are ``async def`` although they never wait: FastAPI runs a plain ``def`` dependency
 in a worker thread, which costs every request a thread hand-off.)
@@ -18,37 +19,39 @@ import hmac
 
 from fastapi import Request
 
+from proxy.appstate import state_of
 from proxy.exceptions import Unauthorized
-from proxy.settings import Settings
 
 
-def _bearer(request: Request) -> str:
+def _tokens(request: Request) -> list[str]:
+    """The keys the request presents: its bearer token and its ``x-api-key``."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
+    bearer = token.strip() if scheme.lower() == "bearer" else ""
+    return [bearer, request.headers.get("x-api-key", "").strip()]
 
 
-def _matches(token: str, keys: list[str]) -> bool:
-    if not token:
-        return False
-    # Check them all: the time taken must not tell which key was close.
+def _matches(tokens: list[str], keys: list[str]) -> bool:
+    # Check them all: the time taken must not tell which key was close, nor which header.
     found = False
-    for key in keys:
-        found |= hmac.compare_digest(token.encode(), key.encode())
+    for token in tokens:
+        for key in keys:
+            found |= bool(token) and hmac.compare_digest(token.encode(), key.encode())
     return found
 
 
 async def require_client(request: Request) -> None:
-    settings: Settings = request.app.state.settings
+    settings = state_of(request).settings
     keys = [k.get_secret_value() for k in settings.api_keys]
-    if keys and not _matches(_bearer(request), keys):
-        raise Unauthorized("a valid API key is required: Authorization: Bearer <key>")
+    if keys and not _matches(_tokens(request), keys):
+        raise Unauthorized(
+            "a valid API key is required: Authorization: Bearer <key> or x-api-key: <key>")
 
 
 async def require_admin(request: Request) -> None:
-    settings: Settings = request.app.state.settings
+    settings = state_of(request).settings
     if settings.admin_key is None:
         await require_client(request)
         return
-    if not _matches(_bearer(request), [settings.admin_key.get_secret_value()]):
+    if not _matches(_tokens(request), [settings.admin_key.get_secret_value()]):
         raise Unauthorized("the admin key is required for this route")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from proxy.appstate import state_of
 from proxy.exceptions import NotFound
 
 router = APIRouter()
@@ -22,7 +23,7 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
     """Ready when the upstream, the scorer and the store each answer; each one reported."""
-    state = request.app.state
+    state = state_of(request)
     upstream, scorer, store = await asyncio.gather(
         state.upstream.check(),
         state.scorer.check(),
@@ -41,13 +42,13 @@ async def readyz(request: Request) -> JSONResponse:
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
-    data = generate_latest(request.app.state.metrics.registry)
+    data = generate_latest(state_of(request).metrics.registry)
     return Response(data, media_type=CONTENT_TYPE_LATEST)
 
 
 @admin.get("/v1/safethink/requests/{request_id}")
 async def audit(request: Request, request_id: str) -> JSONResponse:
-    record = await request.app.state.store.get(request_id)
+    record = await state_of(request).store.get(request_id)
     if record is None:
         raise NotFound(f"no record of request {request_id!r} (unknown or expired)")
     return JSONResponse(record)
@@ -58,12 +59,12 @@ async def stats(
     request: Request, window_s: int = Query(3600, ge=60, le=7 * 24 * 3600)
 ) -> JSONResponse:
     """Counts over the last ``window_s`` seconds, the same from every replica sharing a store."""
-    counts = await request.app.state.store.stats(window_s)
+    counts = await state_of(request).store.stats(window_s)
     steered = counts["recovered"] + counts["exhausted"]
     return JSONResponse(
         {
             "window_s": window_s,
-            "store": request.app.state.store.kind,
+            "store": state_of(request).store.kind,
             **counts,
             "recovery_rate": round(counts["recovered"] / steered, 4) if steered else None,
             "steer_rate": round(counts["steered_requests"] / counts["requests"], 4)

@@ -10,10 +10,10 @@ from fastapi.responses import Response
 from proxy.api.render import OpenAIWire
 from proxy.api.schemas import ChatRequest
 from proxy.api.serving import accept, relay, respond
+from proxy.appstate import state_of
 from proxy.engine.policies import Plan, check_supported, request_side
 from proxy.engine.steering import SteeringEngine
 from proxy.scoring import ScorePrompt
-from proxy.settings import Settings
 from proxy.state.audit import Recorder
 from proxy.upstream.continuation import Continuer
 
@@ -39,8 +39,8 @@ def chat_engine(
 ) -> SteeringEngine:
     """The engine of one request whose upstream calls are chat completions: ``body`` is a chat
     completions body (``model``, ``messages``, sampling fields), whatever API the client spoke."""
-    state = request.app.state
-    settings: Settings = state.settings
+    state = state_of(request)
+    settings = state.settings
     continuer = Continuer(settings, state.upstream, state.templates, state.learned_continuation)
     side = request_side(plan, body["messages"], settings)
     return SteeringEngine(

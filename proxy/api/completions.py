@@ -24,6 +24,7 @@ from fastapi.responses import Response
 from proxy.api.render import OpenAIWire
 from proxy.api.schemas import CompletionRequest
 from proxy.api.serving import accept, relay, respond
+from proxy.appstate import state_of
 from proxy.engine.policies import Plan, RequestSide
 from proxy.engine.steering import SteeringEngine
 from proxy.exceptions import UnsupportedFeature
@@ -41,7 +42,7 @@ async def completions(request: Request) -> Response:
     if plan.policy == "none":
         return await relay(request, "/completions", incoming)
     prompt = guarded_prompt(plan, parsed)
-    state = request.app.state
+    state = state_of(request)
     engine = SteeringEngine(
         settings=settings,
         plan=plan,

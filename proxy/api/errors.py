@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
+from proxy.appstate import state_of
 from proxy.exceptions import NotFound, RequestError, SafeThinkError, UpstreamStatusError
 
 log = logging.getLogger("safethink.errors")
@@ -67,7 +68,7 @@ def install(app: FastAPI, envelopes: Mapping[str, Renderer] | None = None) -> No
 
     def counted(request: Request, exc: SafeThinkError) -> Response:
         if isinstance(exc, RequestError):
-            request.app.state.metrics.client_errors.labels(type=exc.error_type).inc()
+            state_of(request).metrics.client_errors.labels(type=exc.error_type).inc()
         return render(request, exc)
 
     async def safethink_error(request: Request, exc: Exception) -> Response:

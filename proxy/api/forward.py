@@ -19,6 +19,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from proxy.api.errors import error_body, error_response
 from proxy.api.render import DONE, sse
+from proxy.appstate import state_of
 from proxy.exceptions import SafeThinkError, UpstreamUnavailable
 from proxy.upstream.client import Relayed, Upstream
 
@@ -28,7 +29,7 @@ RELAYED_HEADERS = frozenset({"content-type", "retry-after", "x-request-id"})
 
 @router.get("/v1/models")
 async def models(request: Request) -> Response:
-    upstream: Upstream = request.app.state.upstream
+    upstream = state_of(request).upstream
     return _relay(await upstream.request("GET", "/models"))
 
 
@@ -36,7 +37,7 @@ async def post(
     request: Request, path: str, body: dict[str, Any], headers: dict[str, str], stream: bool
 ) -> Response:
     """Relay ``body``; ``stream`` is the validated value, never the client's raw field."""
-    upstream: Upstream = request.app.state.upstream
+    upstream = state_of(request).upstream
     if not stream:
         return _relay(await upstream.request("POST", path, json_body=body), headers)
     chunks = _relay_stream(upstream, path, body)

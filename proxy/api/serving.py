@@ -25,6 +25,7 @@ from proxy.api import forward
 from proxy.api.bodies import read_json
 from proxy.api.errors import validation_error
 from proxy.api.schemas import ModelRequest
+from proxy.appstate import state_of
 from proxy.auth import require_client
 from proxy.engine.events import Event
 from proxy.engine.policies import Plan, resolve
@@ -50,7 +51,7 @@ class Incoming(Generic[M]):
 
 async def accept(request: Request, schema: type[M]) -> Incoming[M]:
     await require_client(request)
-    settings: Settings = request.app.state.settings
+    settings = state_of(request).settings
     body = await read_json(request, settings.max_body_bytes, settings.body_read_timeout_s)
     try:
         parsed = schema.model_validate(body)
@@ -66,7 +67,7 @@ async def accept(request: Request, schema: type[M]) -> Incoming[M]:
 
 async def relay(request: Request, path: str, incoming: Incoming[Any]) -> Response:
     """Policy ``none``: the request as it came, the answer as it comes."""
-    request.app.state.metrics.requests.labels(policy="none", outcome="forwarded").inc()
+    state_of(request).metrics.requests.labels(policy="none", outcome="forwarded").inc()
     return await forward.post(request, path, incoming.body, incoming.headers,
                               incoming.parsed.stream)
 
@@ -175,7 +176,7 @@ async def _streaming(
         async for batch in events:
             yield batch
 
-    metrics = request.app.state.metrics
+    metrics = state_of(request).metrics
 
     async def body() -> AsyncIterator[bytes]:
         metrics.active_streams.inc()

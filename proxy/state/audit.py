@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -21,6 +21,9 @@ from proxy.api.schemas import REPORT_COUNTS, Report
 from proxy.metrics import Metrics
 from proxy.settings import Settings
 from proxy.state.store import COUNTS, Decision, RequestRecord, StepRecord, Store
+
+if TYPE_CHECKING:
+    from proxy.appstate import AppState
 
 log = logging.getLogger("safethink.requests")
 
@@ -44,7 +47,7 @@ class Recorder:
         self.record: RequestRecord = {"id": request_id, "steps": []}
 
     @classmethod
-    def of(cls, state: Any, settings: Settings, request_id: str) -> Recorder:
+    def of(cls, state: AppState, settings: Settings, request_id: str) -> Recorder:
         """The recorder of one request, on the app's store and metrics."""
         return cls(state.store, state.metrics, request_id, keep_text=settings.store_text,
                    finish_timeout_s=settings.store_finish_timeout_s)
