@@ -173,7 +173,9 @@ async def run_target(
         name = target.name
         port = free_port()  # chosen now, so no client connection has taken it meanwhile
         argv = [str(port) if arg == PORT else arg for arg in target.argv]
-        server = await start_server(name, argv, port, target.health, logdir, target.env)
+        server = await start_server(
+            name, argv, port, target.health, logdir, target.env, cwd=target.cwd
+        )
     url = direct_url if server is None else server.base + "/v1/chat/completions"
     if server is not None and progress:
         print(f"  {name} is pid {server.proc.pid} (logs {server.log})", flush=True)

@@ -104,8 +104,9 @@ async def start_server(
     logdir: Path,
     env: dict[str, str] | None = None,
     wait_s: float = START_TIMEOUT_S,
+    cwd: Path = ROOT,
 ) -> Server:
-    server = spawn(name, argv, port, logdir, env)
+    server = spawn(name, argv, port, logdir, env, cwd)
     proc = server.proc
     deadline = time.monotonic() + wait_s
     headers = {"authorization": f"Bearer {MASTER_KEY}"}
@@ -123,13 +124,18 @@ async def start_server(
 
 
 def spawn(
-    name: str, argv: list[str], port: int, logdir: Path, env: dict[str, str] | None
+    name: str,
+    argv: list[str],
+    port: int,
+    logdir: Path,
+    env: dict[str, str] | None,
+    cwd: Path = ROOT,
 ) -> Server:
     log = logdir / f"{name}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
             argv,
-            cwd=ROOT,
+            cwd=cwd,
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -171,6 +177,8 @@ class Target:
     health: str
     env: dict[str, str] = field(default_factory=dict)
     path: str = "/v1/chat/completions"
+    # Where it runs: another checkout for a baseline (``python -m`` imports from the cwd first).
+    cwd: Path = ROOT
 
 
 def find_litellm(args: argparse.Namespace) -> tuple[str | None, str]:

@@ -48,8 +48,10 @@ from bench.processes import (
     litellm_config,
     start_server,
 )
-from bench.report import checks, compare, report
+from bench.report import against_baselines, checks, compare, report
 from bench.synthetic import CHUNKS, PACINGS, STEP_CHUNKS, run_server
+
+POLICIES = ("none", "safethink")
 
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -92,25 +94,14 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "/healthz",
         )
     )
-    for policy in ("none", "safethink"):
-        argv = [
-            sys.executable,
-            "-m",
-            "proxy",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            PORT,
-            "--upstream",
-            upstream_v1,
-            "--reward",
-            scorer.base,
-            "--policy",
-            policy,
-            "--log-level",
-            "warning",
-        ]
-        targets.append(Target(f"safethink-{policy}", argv, "/healthz"))
+    for policy in POLICIES:
+        targets.append(proxy_target(f"safethink-{policy}", policy, upstream_v1, scorer.base))
+    baselines: dict[str, dict[str, str]] = {}  # name: the checkout, the policy, the new target
+    for tree in args.baseline or []:
+        for policy in POLICIES:
+            name = f"{tree.name}-{policy}"
+            baselines[name] = {"tree": str(tree), "policy": policy, "new": f"safethink-{policy}"}
+            targets.append(proxy_target(name, policy, upstream_v1, scorer.base, tree))
     litellm, why_not = find_litellm(args)
     if why_not:
         skipped["litellm"] = why_not
@@ -135,23 +126,32 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "LITELLM_TELEMETRY": "False",
         }
         targets.append(Target("litellm", argv, "/health/liveliness", env))
-    wanted = set(args.targets) if args.targets else None
-    cells: list[Cell] = []
+    wanted = {*args.targets, "direct"} if args.targets else None
+    if wanted is not None:  # a baseline runs with its new counterpart
+        wanted |= {name for name, info in baselines.items() if info["new"] in wanted}
+    repeats: list[list[Cell]] = []
     started = time.monotonic()
     with background([upstream, scorer]):
-        for target in targets:
-            name = "direct" if target is None else target.name
-            if wanted is not None and name not in wanted and name != "direct":
-                continue
-            print(f"[{time.monotonic() - started:6.1f}s] {name}", flush=True)
-            try:
-                cells += await run_target(
-                    target, upstream_v1 + "/chat/completions", plan, logdir, progress=True
-                )
-            except StartError as exc:
-                skipped[name] = str(exc)
-                print(f"  skipped {name}: {exc}", flush=True)
-    compare(cells)
+        for repeat in range(args.repeat):
+            # Every other repeat in reverse, so a drift in the box's load weighs on all alike.
+            order = targets if repeat % 2 == 0 else [targets[0], *reversed(targets[1:])]
+            cells: list[Cell] = []
+            for target in order:
+                name = "direct" if target is None else target.name
+                if (wanted is not None and name not in wanted) or name in skipped:
+                    continue
+                elapsed = time.monotonic() - started
+                print(f"[{elapsed:6.1f}s] {name} ({repeat + 1}/{args.repeat})", flush=True)
+                try:
+                    cells += await run_target(
+                        target, upstream_v1 + "/chat/completions", plan, logdir, progress=True
+                    )
+                except StartError as exc:
+                    skipped[name] = str(exc)
+                    print(f"  skipped {name}: {exc}", flush=True)
+            compare(cells)
+            repeats.append(cells)
+    cells = repeats[0]
     litellm_skip = skipped.get("litellm")
     result_checks = {
         name: checks(cells, name, litellm_skip)
@@ -166,15 +166,39 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "c1_requests": plan.c1_requests,
             "rounds": plan.rounds,
             "quick": quick,
+            "repeats": args.repeat,
+            "baselines": baselines,
             "cpus": os.cpu_count(),
             "python": sys.version.split()[0],
             "logs": str(logdir),
             "seconds": round(time.monotonic() - started, 1),
         },
         "cells": [asdict(c) for c in cells],
+        "repeats": [[asdict(c) for c in rep] for rep in repeats],
         "checks": result_checks,
+        "baseline": against_baselines(repeats, baselines),
         "skipped": skipped,
     }
+
+
+def proxy_target(
+    name: str, policy: str, upstream_v1: str, reward: str, tree: Path | None = None
+) -> Target:
+    """``python -m proxy`` from this checkout, or from ``tree`` (another one) for a baseline."""
+    argv = [sys.executable, "-m", "proxy", "--host", "127.0.0.1", "--port", PORT]
+    argv += ["--upstream", upstream_v1, "--reward", reward, "--policy", policy]
+    argv += ["--log-level", "warning"]
+    if tree is None:
+        return Target(name, argv, "/healthz")
+    # The venv has this checkout installed editable: the tree's own package must come first.
+    return Target(name, argv, "/healthz", {"PYTHONPATH": str(tree)}, cwd=tree)
+
+
+def checkout(value: str) -> Path:
+    tree = Path(value).resolve()
+    if not (tree / "proxy" / "__init__.py").is_file():
+        raise argparse.ArgumentTypeError(f"{value}: no proxy/__init__.py there")
+    return tree
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,7 +221,22 @@ def main(argv: list[str] | None = None) -> int:
         "--targets",
         nargs="+",
         choices=("floor", "safethink-none", "safethink-safethink", "litellm"),
-        help="run only these (direct always runs)",
+        help="run only these (direct always runs, a baseline with its new counterpart)",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=checkout,
+        action="append",
+        metavar="DIR",
+        help="also run the proxy of this checkout (a git worktree), policies none and safethink,"
+        " and compare (repeatable)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run every target this many times, interleaved; the baseline comparison takes the"
+        " medians (default 1)",
     )
     args = parser.parse_args(argv)
     if args.command:  # serve-upstream, serve-scorer, serve-floor

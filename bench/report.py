@@ -4,10 +4,11 @@ project's targets for the proxy (PASS/FAIL/SKIP).
 
 from __future__ import annotations
 
+from statistics import median
 from typing import Any
 
 from bench.load import Cell
-from bench.synthetic import CHUNKS
+from bench.synthetic import CHUNKS, PACINGS
 
 # Targets the project sets for this proxy (policy none); see the issue.
 TTFT_TARGET_MS = 1.5
@@ -81,6 +82,64 @@ def checks(cells: list[Cell], target: str, litellm_skipped: str | None) -> list[
     return out
 
 
+def against_baselines(
+    repeats: list[list[Cell]], baselines: dict[str, dict[str, str]]
+) -> list[dict[str, Any]]:
+    """Per baseline target: its CPU per 1,000 chunks and its added TTFT at c=1 next to the new
+    target's of the same policy, each repeat's, and their medians (a ratio's median is taken
+    over the repeats' ratios, each from one stretch of the box's load)."""
+    out: list[dict[str, Any]] = []
+    for name, info in baselines.items():
+        if not any(c.target == name for cells in repeats for c in cells):
+            continue  # not run (--targets left its new counterpart out, or it did not start)
+        new: list[float] = []
+        base: list[float] = []
+        ratios: list[float] = []
+        for cells in repeats:
+            cpu_new = overall_cpu_per_1k(cells, info["new"])
+            cpu_base = overall_cpu_per_1k(cells, name)
+            if cpu_new is not None and cpu_base:
+                new.append(cpu_new)
+                base.append(cpu_base)
+                ratios.append(cpu_new / cpu_base)
+        ttft = {
+            pacing: {
+                "new": _median(_added_c1(repeats, info["new"], pacing)),
+                "base": _median(_added_c1(repeats, name, pacing)),
+            }
+            for pacing in PACINGS
+        }
+        out.append(
+            {
+                "baseline": name,
+                "new": info["new"],
+                "policy": info["policy"],
+                "cpu_per_1k_new": _median(new),
+                "cpu_per_1k_base": _median(base),
+                "cpu_ratio": _median(ratios),
+                "cpu_ratios": [round(r, 3) for r in ratios],
+                "added_ttft_c1_ms": ttft,
+            }
+        )
+    return out
+
+
+def _added_c1(repeats: list[list[Cell]], target: str, pacing: str) -> list[float]:
+    return [
+        c.added_med_ms
+        for cells in repeats
+        for c in cells
+        if c.target == target
+        and c.pacing == pacing
+        and c.concurrency == 1
+        and c.added_med_ms is not None
+    ]
+
+
+def _median(values: list[float]) -> float | None:
+    return median(values) if values else None
+
+
 def fmt(value: float | None, spec: str = "7.2f") -> str:
     if value is None or value != value:  # None or NaN
         return "-".rjust(int(spec.split(".")[0]))
@@ -89,7 +148,7 @@ def fmt(value: float | None, spec: str = "7.2f") -> str:
 
 def print_table(cells: list[Cell]) -> None:
     header = (
-        f"{'target':<18} {'pacing':<9} {'conc':>4} {'ok/n':>7} {'ttft med':>8} {'ttft p99':>8}"
+        f"{'target':<22} {'pacing':<9} {'conc':>4} {'ok/n':>7} {'ttft med':>8} {'ttft p99':>8}"
         f" {'+med ms':>8} {'+p99 ms':>8} {'stream ms':>9} {'cpu s/1k':>8} {'x floor':>7}"
         f" {'rss MB':>7}"
     )
@@ -97,7 +156,7 @@ def print_table(cells: list[Cell]) -> None:
     print("-" * len(header))
     for c in cells:
         print(
-            f"{c.target:<18} {c.pacing:<9} {c.concurrency:>4} {f'{c.ok}/{c.requests}':>7}"
+            f"{c.target:<22} {c.pacing:<9} {c.concurrency:>4} {f'{c.ok}/{c.requests}':>7}"
             f" {fmt(c.ttft_med_ms, '8.2f')} {fmt(c.ttft_p99_ms, '8.2f')}"
             f" {fmt(c.added_med_ms, '8.2f')} {fmt(c.added_p99_ms, '8.2f')}"
             f" {fmt(c.stream_med_ms, '9.1f')} {fmt(c.cpu_per_1k, '8.3f')}"
@@ -105,6 +164,26 @@ def print_table(cells: list[Cell]) -> None:
         )
         for error in c.errors[:3]:
             print(f"    ! {error[:150]}")
+
+
+def print_baselines(rows: list[dict[str, Any]], repeats: int) -> None:
+    if not rows:
+        return
+    print(
+        f"\nnew vs baseline, medians of {repeats} repeat(s): cpu s/1k chunks over all cells,"
+        " ratio = new / baseline (each repeat's in brackets), +ttft = added TTFT median at c=1"
+    )
+    for row in rows:
+        ttft = "  ".join(
+            f"+ttft {pacing} {fmt(both['new'], '5.2f')} vs {fmt(both['base'], '5.2f')} ms"
+            for pacing, both in row["added_ttft_c1_ms"].items()
+        )
+        ratios = " ".join(f"{r:.3f}" for r in row["cpu_ratios"])
+        print(
+            f"  {row['new']:<20} vs {row['baseline']:<24} cpu {fmt(row['cpu_per_1k_new'], '6.4f')}"
+            f" vs {fmt(row['cpu_per_1k_base'], '6.4f')}  ratio {fmt(row['cpu_ratio'], '5.3f')}"
+            f" [{ratios}]  {ttft}"
+        )
 
 
 def report(result: dict[str, Any]) -> None:
@@ -118,10 +197,11 @@ def report(result: dict[str, Any]) -> None:
     )
     print_table(cells)
     print()
-    for name in ("floor", "safethink-none", "safethink-safethink", "litellm"):
+    for name in ("floor", "safethink-none", "safethink-safethink", "litellm", *config["baselines"]):
         cpu = overall_cpu_per_1k(cells, name)
         if cpu is not None:
-            print(f"overall CPU s/1k chunks  {name:<20} {cpu:.3f}")
+            print(f"overall CPU s/1k chunks  {name:<24} {cpu:.3f}")
+    print_baselines(result["baseline"], config["repeats"])
     for name, items in result["checks"].items():
         print(f"\ntargets for {name}:")
         for item in items:

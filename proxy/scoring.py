@@ -1,7 +1,7 @@
 """How the proxy asks for R(x, z + y): one small interface, two implementations.
 
-- ``HttpScorer``: the reward service's ``POST /v1/score`` (DESIGN.md), over the app's shared
-  aiohttp session, each call bounded by ``score_timeout``.
+- ``HttpScorer``: the reward service's ``POST /v1/score`` (docs/design.md, "The scoring API"),
+  over the app's shared aiohttp session, each call bounded by ``score_timeout``.
 - ``EmbeddedScorer``: the reward service's engine in this process (``--reward embedded``), with
   the reward service's own settings (``SAFETHINK_REWARD_*``); it needs the ``reward`` extra.
 

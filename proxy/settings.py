@@ -147,7 +147,7 @@ class Settings(BaseSettings):
     # A Jinja chat template file that overrides the tokenizer's own.
     chat_template: Path | None = None
 
-    # Baseline policies (PAPER.md).
+    # Baseline policies (docs/method.md, "The baselines").
     lessthink_thought: str = "Okay, the user asked this, and I can answer it without thinking much."
     safepath_primer: str = "Let's think about safety first"
     adashield_prompt: str = ADASHIELD_PROMPT

@@ -3,9 +3,9 @@
 A pure ASGI middleware, so that a slot is held for a request's whole life, its streamed body
 included (the inner app returns only once the last byte is sent or the client has gone). A
 request past the limit is answered at once with 503 and ``Retry-After``, in its API's envelope
-(OpenAI's, or the one ``envelopes`` maps its path prefix to), before its body is read: a full proxy spends nothing on it. The operating routes (health,
-readiness, metrics, the audit trail) are never limited, so that a saturated proxy still tells
-its operator so.
+(OpenAI's, or the one ``envelopes`` maps its path prefix to), before its body is read: a full
+proxy spends nothing on it. The operating routes (health, readiness, metrics, the audit trail)
+are never limited, so that a saturated proxy still tells its operator so.
 """
 
 from __future__ import annotations

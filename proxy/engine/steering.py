@@ -1,4 +1,6 @@
-"""The SafeThink loop over one request (PAPER.md, DESIGN.md "The request's way").
+"""The SafeThink loop over one request (docs/method.md, "The loop").
+
+Where it sits in a request's way through the proxy: docs/design.md, "The request's way".
 
 Steps 1..m of the monitored text (the thinking block, or the content when the model has none)
 are held until scored with R(x, z + y). A step at or above tau is released; one below tau is

@@ -1,6 +1,6 @@
 """Building the upstream calls of one request, and re-issuing a generation from a prefill.
 
-Two ways to continue a partial assistant message (DESIGN.md):
+Two ways to continue a partial assistant message (docs/design.md, "Continuation"):
 
 - ``chat``: ``/v1/chat/completions`` with the partial assistant message last and
   ``continue_final_message: true, add_generation_prompt: false`` (vLLM, SGLang, TGI).

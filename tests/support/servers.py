@@ -112,8 +112,8 @@ More on TS:
 More on LC:
 - chat stream: first chunk `delta: {"role": "assistant"}`, then content deltas, then
   `delta: {}` with `finish_reason`, then `[DONE]`. Completions default max_tokens is 16.
-- The C++ `llama-server` is a different program (not probed here): per its docs and DESIGN.md
-  it has /health, honours `stream_options.include_usage`, and answers 400 to an assistant
+- The C++ `llama-server` is a different program (not probed here): per its docs (and README.md,
+  "Continuation") it has /health, honours `stream_options.include_usage`, and answers 400 to an assistant
   prefill on thinking models.
 
 Chunk examples (verbatim but for ids/timestamps; LC `model` is the full GGUF path):
