@@ -98,16 +98,16 @@ def _runs(batch: list[Event]) -> list[Run]:
 
 
 def _usage(engine: SteeringEngine) -> dict[str, int]:
-    usage = engine.usage
+    usage = engine.result.usage
     return {"input_tokens": usage["prompt_tokens"], "output_tokens": usage["completion_tokens"]}
 
 
 def _stop_reason(engine: SteeringEngine) -> str:
-    return _STOP_REASONS.get(engine.finish_reason or "stop", "end_turn")
+    return _STOP_REASONS.get(engine.result.finish_reason or "stop", "end_turn")
 
 
 def _message_id(engine: SteeringEngine) -> str:
-    return "msg_" + engine.report["request_id"]
+    return "msg_" + engine.result.report["request_id"]
 
 
 def _block(kind: Kind, text: str) -> dict[str, Any]:
@@ -203,7 +203,7 @@ async def stream_events(
         "type": "message_delta",
         "delta": {"stop_reason": _stop_reason(engine), "stop_sequence": None},
         "usage": _usage(engine),
-        "safethink": engine.report,
+        "safethink": engine.result.report,
     }))
     out.append(_event({"type": "message_stop"}))
     yield b"".join(out)
@@ -231,7 +231,7 @@ async def assemble_message(
         "stop_reason": _stop_reason(engine),
         "stop_sequence": None,
         "usage": _usage(engine),
-        "safethink": engine.report,
+        "safethink": engine.result.report,
     }
 
 

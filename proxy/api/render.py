@@ -49,14 +49,14 @@ class _Shaper:
         if isinstance(event, Content):
             return {"content": event.text}
         if isinstance(event, Reasoning):
-            shape = self.engine.shape
+            shape = self.engine.result.shape
             if shape == "inline":
                 opener = "" if self.opened else self.engine.settings.think_open
                 self.opened = True
                 return {"content": opener + event.text}
             return {"reasoning" if shape == "reasoning" else "reasoning_content": event.text}
         if isinstance(event, ThinkEnd):
-            if self.engine.shape == "inline" and self.opened:
+            if self.engine.result.shape == "inline" and self.opened:
                 return {"content": self.engine.settings.think_close}
             return None
         if isinstance(event, Delta):
@@ -94,20 +94,21 @@ async def stream_chunks(
             for event in batch:
                 if isinstance(event, Finish):
                     choice = {"index": 0, **last, "finish_reason": event.reason}
-                    out.append(sse({**base, "choices": [choice], "safethink": engine.report}))
+                    report = engine.result.report
+                    out.append(sse({**base, "choices": [choice], "safethink": report}))
                 elif (delta := shaper.delta(event)) and (part := _part(delta, api)) is not None:
                     out.append(head + part + tail)
             if out:
                 yield b"".join(out)
         if include_usage:
-            yield sse({**base, "choices": [], "usage": engine.usage})
+            yield sse({**base, "choices": [], "usage": engine.result.usage})
     except SafeThinkError as exc:
         yield sse(error_body(exc))
     yield DONE
 
 
 def _id(engine: SteeringEngine, api: Api) -> str:
-    return ("chatcmpl-" if api == "chat" else "cmpl-") + engine.report["request_id"]
+    return ("chatcmpl-" if api == "chat" else "cmpl-") + engine.result.report["request_id"]
 
 
 def _part(delta: dict[str, Any], api: Api) -> bytes | None:
@@ -130,15 +131,15 @@ async def assemble_text(
             if isinstance(text, str):
                 parts.append(text)
     choice = {"index": 0, "text": "".join(parts), "logprobs": None,
-              "finish_reason": engine.finish_reason or "stop"}
+              "finish_reason": engine.result.finish_reason or "stop"}
     return {
         "id": _id(engine, "completions"),
         "object": "text_completion",
         "created": int(time.time()),
         "model": model,
         "choices": [choice],
-        "usage": engine.usage,
-        "safethink": engine.report,
+        "usage": engine.result.usage,
+        "safethink": engine.result.report,
     }
 
 
@@ -172,10 +173,10 @@ async def assemble(
         "created": int(time.time()),
         "model": model,
         "choices": [
-            {"index": 0, "message": message, "finish_reason": engine.finish_reason or "stop"}
+            {"index": 0, "message": message, "finish_reason": engine.result.finish_reason or "stop"}
         ],
-        "usage": engine.usage,
-        "safethink": engine.report,
+        "usage": engine.result.usage,
+        "safethink": engine.result.report,
     }
 
 

@@ -135,7 +135,7 @@ class _Items:
 def usage(engine: SteeringEngine) -> dict[str, Any]:
     """The engine's chat usage (summed over upstream calls) in the Responses API's names. The
     upstream does not say how many of its tokens were reasoning: ``reasoning_tokens`` is 0."""
-    counts = engine.usage
+    counts = engine.result.usage
     return {
         "input_tokens": counts["prompt_tokens"],
         "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
@@ -176,7 +176,7 @@ class ResponsesWire:
             usage=usage(engine),
             incomplete_details={"reason": reason} if reason else None,
             completed_at=int(time.time()) if status == "completed" else None,
-            safethink=engine.report,
+            safethink=engine.result.report,
         )
 
     async def stream(
@@ -212,7 +212,7 @@ class ResponsesWire:
             usage=usage(engine),
             error={"code": exc.code or "server_error", "message": exc.message,
                    "type": exc.error_type, "param": exc.param},
-            safethink=engine.report,
+            safethink=engine.result.report,
         )
 
     async def assemble(
@@ -232,7 +232,7 @@ class ResponsesWire:
 
 def _ending(engine: SteeringEngine) -> tuple[str, str | None]:
     """The response's status, and why it is incomplete when it is."""
-    reason = _INCOMPLETE.get(engine.finish_reason or "")
+    reason = _INCOMPLETE.get(engine.result.finish_reason or "")
     return ("incomplete" if reason else "completed"), reason
 
 

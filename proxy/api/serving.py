@@ -144,7 +144,7 @@ async def _complete(
         await _finish(engine, "error" if isinstance(exc, Exception) else "cancelled")
         raise
     await _finish(engine, "completed")
-    report = engine.report
+    report = engine.result.report
     headers |= {
         "x-safethink-steps-scored": str(report["steps_scored"]),
         "x-safethink-steers": str(report["steers"]),
@@ -188,7 +188,7 @@ async def _streaming(
             ):
                 async for data in chunks:
                     yield data
-            outcome = "error" if engine.error else "completed"
+            outcome = "error" if engine.result.error else "completed"
         finally:
             metrics.active_streams.dec()
             await events.aclose()
@@ -204,4 +204,4 @@ async def _disconnected(request: Request) -> None:
 
 
 async def _finish(engine: SteeringEngine, outcome: str) -> None:
-    await engine.recorder.finish(engine.report, outcome, engine.finish_reason)
+    await engine.recorder.finish(engine.result.report, outcome, engine.result.finish_reason)

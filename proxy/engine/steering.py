@@ -62,6 +62,17 @@ class _Step:
     held_at: float  # when it was complete and began to wait for its verdict
 
 
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What the generation came to, so far or in the end: what the wires read, never write."""
+
+    report: Report
+    usage: Usage
+    finish_reason: str | None
+    error: SafeThinkError | None
+    shape: Shape | None  # the reasoning's shape on the upstream, once known
+
+
 class SteeringEngine:
     def __init__(
         self,
@@ -129,6 +140,10 @@ class SteeringEngine:
         except SafeThinkError as exc:
             self.error = exc  # the request's outcome is "error", whoever writes it out
             raise
+
+    @property
+    def result(self) -> Result:
+        return Result(self.report, self.usage, self.finish_reason, self.error, self.shape)
 
     @property
     def trace(self) -> str:

@@ -16,8 +16,9 @@ from pydantic import TypeAdapter
 
 from proxy.api.messages import MessagesRequest, chat_body
 from proxy.api.messages_wire import assemble_message, error_body, stream_events
+from proxy.api.schemas import Report, Usage
 from proxy.engine.events import Content, Delta, Event, Finish, Reasoning, ThinkEnd
-from proxy.engine.steering import SteeringEngine
+from proxy.engine.steering import Result, SteeringEngine
 from proxy.exceptions import (
     NotFound,
     Overloaded,
@@ -36,8 +37,9 @@ batches = st.lists(st.lists(event, max_size=4), max_size=6)
 
 
 def engine(finish: str | None = "stop") -> SteeringEngine:
-    fake = SimpleNamespace(report={"request_id": "r1", "steers": 0}, finish_reason=finish,
-                           usage={"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7})
+    usage: Usage = {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
+    report = cast(Report, {"request_id": "r1", "steers": 0})
+    fake = SimpleNamespace(result=Result(report, usage, finish, None, None))
     return cast(SteeringEngine, fake)
 
 

@@ -13,17 +13,18 @@ from openai.types.responses import Response, ResponseStreamEvent
 from pydantic import TypeAdapter
 
 from proxy.api.responses_wire import ResponsesWire
+from proxy.api.schemas import Report, Usage
 from proxy.engine.events import Content, Delta, Event, Finish, Reasoning, ThinkEnd
-from proxy.engine.steering import SteeringEngine
+from proxy.engine.steering import Result, SteeringEngine
 from proxy.exceptions import UpstreamUnavailable
 
 EVENT: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
 
 
 def engine(finish: str | None = "stop") -> SteeringEngine:
-    fake = SimpleNamespace(
-        usage={"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7},
-        report={"request_id": "r1", "steers": 0}, finish_reason=finish)
+    usage: Usage = {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
+    report = cast(Report, {"request_id": "r1", "steers": 0})
+    fake = SimpleNamespace(result=Result(report, usage, finish, None, None))
     return cast(SteeringEngine, fake)
 
 
