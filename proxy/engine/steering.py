@@ -20,29 +20,24 @@ scores z + s + y', the client sees it unless ``show_prefix`` is off); a prefix a
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import AbstractAsyncContextManager, aclosing
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from proxy.api.schemas import Report, Usage
-from proxy.engine.events import Content, Delta, Event, Finish, Reasoning, ThinkEnd
+from proxy.engine.attempt import Attempt, Step
+from proxy.engine.events import Event
 from proxy.engine.policies import Plan, RequestSide
-from proxy.engine.reasoning import Piece, ReasoningParser, Shape
-from proxy.engine.segmenter import Segmenter
-from proxy.exceptions import SafeThinkError, ScoringError, UpstreamUnavailable
+from proxy.engine.reasoning import Shape
+from proxy.exceptions import SafeThinkError, ScoringError
 from proxy.metrics import Metrics
 from proxy.scoring import ScorePrompt, Scorer
 from proxy.settings import Settings
 from proxy.state.audit import Recorder
 from proxy.upstream.continuation import Call
-from proxy.upstream.deltas import CallKind, Fields, Text, UpstreamDelta, UsageReport
-
-# What a held event that is not text counts for in the read-ahead bound.
-_EVENT_CHARS = 64
+from proxy.upstream.deltas import CallKind, UpstreamDelta
 
 
 class Opener(Protocol):
@@ -52,15 +47,6 @@ class Opener(Protocol):
     def open(
         self, call: Call
     ) -> AbstractAsyncContextManager[tuple[AsyncIterator[list[UpstreamDelta]], CallKind]]: ...
-
-
-@dataclass(slots=True)
-class _Step:
-    index: int
-    text: str  # as the model wrote it (with the steering prefix at its head after a steer)
-    shown: str  # as the client sees it
-    held_at: float  # when it was complete and began to wait for its verdict
-
 
 @dataclass(frozen=True, slots=True)
 class Result:
@@ -130,7 +116,7 @@ class SteeringEngine:
         lead = ""
         try:
             while True:
-                run = _Call(self, state, lead)
+                run = Attempt(self, state, lead)
                 async with aclosing(run.play(call)) as batches:
                     async for batch in batches:
                         yield batch
@@ -166,12 +152,12 @@ class SteeringEngine:
             prefill, state = opener + glue + trace + prefix, "think"
         return Call(call.body, prefill, call.attempt + 1), state, prefix
 
-    # -- decisions, called by _Call ------------------------------------------------------
+    # -- decisions, called by Attempt ------------------------------------------------------
 
     def guarded(self, index: int) -> bool:
         return self.plan.steers and index <= self.plan.steer_steps
 
-    async def score(self, step: _Step) -> tuple[float | None, float]:
+    async def score(self, step: Step) -> tuple[float | None, float]:
         started = time.perf_counter()
         try:
             score = await self.scorer.score(self.prompt, self.trace + step.text)
@@ -184,7 +170,7 @@ class SteeringEngine:
         self.metrics.score_latency.observe(latency)
         return score, latency
 
-    async def decide(self, step: _Step, score: float | None, latency: float, attempt: int) -> bool:
+    async def decide(self, step: Step, score: float | None, latency: float, attempt: int) -> bool:
         """Record the step's verdict; True when the step is kept, False to steer."""
         report = self.report
         if score is None:
@@ -215,7 +201,7 @@ class SteeringEngine:
         await self.recorder.step(step.index, attempt, step.text, score, "keep_exhausted", latency)
         return self._accept(step)
 
-    def _accept(self, step: _Step) -> bool:
+    def _accept(self, step: Step) -> bool:
         self.extend_trace(step.text)
         self._accepted_steps += 1
         self._resamples_used = 0
@@ -229,217 +215,3 @@ class SteeringEngine:
             if isinstance(value, int):
                 self.usage[key] += value
 
-
-class _Call:
-    """One upstream call: reads, segments, holds, and plays out its events in order."""
-
-    def __init__(self, engine: SteeringEngine, state: str, lead: str) -> None:
-        settings = engine.settings
-        self.engine = engine
-        self.parser = ReasoningParser(settings.think_open, settings.think_close, state)
-        self.segmenter = Segmenter(settings.step_delimiter, settings.max_step_chars)
-        if lead:
-            self.segmenter.lead(lead)
-        self.lead = lead
-        self.next_index = engine._accepted_steps + 1
-        self.guarding = engine.guarded(self.next_index)
-        self.queue: deque[_Step | Event] = deque()  # held output, a step awaiting its score first
-        self.out: list[Event] = []
-        self.scoring: asyncio.Task[tuple[float | None, float]] | None = None
-        self.steer = False
-        self.kind: CallKind = "chat"
-        self.usage: dict[str, Any] | None = None
-        self.opened_at = 0.0  # until the first event arrives
-        self.finished = False  # a finish_reason came: the stream may end
-        # Characters read ahead into the queue while a step is scored, bounded by
-        # max_readahead_chars: past it, reading waits for the verdict (the upstream is paced by
-        # TCP, the proxy's memory is not at the mercy of a fast generation).
-        self.held_chars = 0
-
-    async def play(self, call: Call) -> AsyncGenerator[list[Event], None]:
-        engine = self.engine
-        self.opened_at = time.perf_counter()
-        async with engine.continuer.open(call) as (chunks, self.kind):
-            engine.report["upstream_calls"] += 1
-            if call.prefill and call.attempt:
-                engine.report["continuation"] = self.kind
-            if call.attempt == 0:
-                first: list[Event] = [Delta({"role": "assistant", "content": ""})]
-                if engine.side.shown_reasoning:
-                    first.append(Reasoning(engine.side.shown_reasoning))
-                yield first
-            reading: asyncio.Task[list[UpstreamDelta] | None] | None = None
-            ended = False
-            try:
-                limit = engine.settings.max_readahead_chars
-                while not self.steer and not (ended and not self.queue and not self.scoring):
-                    if self.scoring is not None and not ended and self.held_chars < limit:
-                        reading = reading or asyncio.ensure_future(anext(chunks, None))
-                        await asyncio.wait(
-                            {self.scoring, reading}, return_when=asyncio.FIRST_COMPLETED
-                        )
-                        if self.scoring.done():
-                            await self._scored(call.attempt)
-                        if reading.done() and not self.steer:
-                            chunk, reading = reading.result(), None
-                            ended = self._chunk(chunk)
-                    elif self.scoring is not None:
-                        await asyncio.wait({self.scoring})
-                        await self._scored(call.attempt)
-                    else:
-                        chunk = await (reading or anext(chunks, None))
-                        reading = None
-                        ended = self._chunk(chunk)
-                    self._start_scoring()
-                    if self.out:
-                        batch, self.out = self.out, []
-                        yield batch
-            finally:
-                await _cancel(reading, self.scoring)
-                engine.add_usage(self.usage)
-
-    # -- reading ---------------------------------------------------------------------------
-
-    def _chunk(self, chunk: list[UpstreamDelta] | None) -> bool:
-        """Take one upstream chunk's deltas; True at the end of the stream."""
-        if self.opened_at:
-            self.engine.metrics.upstream_ttft.observe(time.perf_counter() - self.opened_at)
-            self.opened_at = 0.0
-        if chunk is None:
-            if not self.finished:
-                # A clean close before the generation said it was done is a truncated answer,
-                # not a whole one: never passed off as "stop".
-                raise UpstreamUnavailable(
-                    "the model server ended the stream before the generation finished "
-                    "(no finish_reason)"
-                )
-            self._end_of_text(self.parser.finish())
-            self._release(Finish(self.engine.finish_reason))
-            return True
-        parser = self.parser
-        for delta in chunk:
-            if isinstance(delta, Text):
-                if delta.field == "content":
-                    self._pieces(parser.content(delta.text))
-                else:
-                    self._pieces(parser.reasoning_field(delta.field, delta.text))
-            elif isinstance(delta, Fields):
-                self._release(Delta(delta.fields))
-            elif isinstance(delta, UsageReport):
-                self.usage = delta.usage
-            else:
-                self.engine.finish_reason = delta.reason
-                self.finished = True
-        return False
-
-    def _end_of_text(self, pieces: list[Piece]) -> None:
-        self._pieces(pieces)
-        self._end_monitored()
-
-    def _pieces(self, pieces: list[Piece]) -> None:
-        engine = self.engine
-        if engine.shape is None and self.parser.shape is not None:
-            engine.shape = self.parser.shape
-        for piece in pieces:
-            if piece.kind == "think_end":
-                if engine.mode == "reasoning":
-                    self._end_monitored()
-                self._release(ThinkEnd())
-                continue
-            if engine.mode is None:
-                engine.mode = piece.kind  # the first visible text decides what is monitored
-            if piece.kind == engine.mode:
-                self._monitored(piece.text)
-            else:
-                self._release(
-                    Reasoning(piece.text) if piece.kind == "reasoning" else Content(piece.text)
-                )
-
-    def _monitored(self, text: str) -> None:
-        if not self.guarding:
-            self._release_text(text)
-            return
-        for step in self.segmenter.feed(text):
-            if self.guarding:
-                self._hold(step)
-            else:
-                self._release_text(step)
-        if not self.guarding and (rest := self.segmenter.flush()):
-            self._release_text(rest)
-
-    def _end_monitored(self) -> None:
-        rest = self.segmenter.flush()
-        if self.guarding and rest.strip():
-            self._hold(rest)
-        elif rest:
-            self._release_text(rest)
-
-    def _hold(self, text: str) -> None:
-        shown = text
-        if self.lead and not self.engine.plan.show_prefix:
-            shown = text[len(self.lead) :]
-        self.lead = ""
-        self.queue.append(_Step(self.next_index, text, shown, time.perf_counter()))
-        self.held_chars += len(text)
-        self.next_index += 1
-        self.guarding = self.engine.guarded(self.next_index)
-
-    def _release_text(self, text: str) -> None:
-        # Text past the guarded steps is in the trace the moment it reaches the client.
-        if not self.queue and not self.scoring:
-            self.engine.extend_trace(text)
-        self._release(self._event(text))
-
-    def _event(self, text: str) -> Event:
-        return Reasoning(text) if self.engine.mode == "reasoning" else Content(text)
-
-    def _release(self, event: Event) -> None:
-        if self.queue or self.scoring:
-            self.queue.append(event)
-            self.held_chars += _held_size(event)
-        else:
-            self.out.append(event)
-
-    # -- scoring ---------------------------------------------------------------------------
-
-    def _start_scoring(self) -> None:
-        if self.scoring is None and self.queue and isinstance(self.queue[0], _Step):
-            self.scoring = asyncio.ensure_future(self.engine.score(self.queue[0]))
-
-    async def _scored(self, attempt: int) -> None:
-        assert self.scoring is not None
-        task, self.scoring = self.scoring, None
-        score, latency = task.result()
-        step = self.queue.popleft()
-        assert isinstance(step, _Step)
-        self.held_chars -= len(step.text)
-        if not await self.engine.decide(step, score, latency, attempt):
-            self.steer = True
-            self.queue.clear()
-            self.held_chars = 0
-            return
-        self.engine.metrics.proxy_added.observe(time.perf_counter() - step.held_at)
-        self.out.append(self._event(step.shown))
-        while self.queue and not isinstance(self.queue[0], _Step):
-            event = self.queue.popleft()
-            assert not isinstance(event, _Step)
-            self.held_chars -= _held_size(event)
-            if isinstance(event, (Reasoning, Content)) and _is_monitored(event, self.engine):
-                self.engine.extend_trace(event.text)
-            self.out.append(event)
-
-
-def _held_size(event: Event) -> int:
-    return len(event.text) if isinstance(event, (Reasoning, Content)) else _EVENT_CHARS
-
-
-def _is_monitored(event: Reasoning | Content, engine: SteeringEngine) -> bool:
-    return (engine.mode == "reasoning") == isinstance(event, Reasoning)
-
-
-async def _cancel(*tasks: asyncio.Future[Any] | None) -> None:
-    pending = [task for task in tasks if task is not None and not task.done()]
-    for task in pending:
-        task.cancel()
-    if pending:
-        await asyncio.gather(*pending, return_exceptions=True)
