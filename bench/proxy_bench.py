@@ -11,7 +11,8 @@ Everything runs on 127.0.0.1, each server in its own process:
 - the measured targets, started one after the other (``bench/processes.py``): direct (no
   proxy), ``floor`` (a minimal Starlette/uvicorn + httpx proxy that parses and re-serialises
   every SSE event), this proxy with policy ``none`` and with policy ``safethink``, and LiteLLM's
-  proxy.
+  proxy; with ``--baseline DIR``, the proxy of another checkout too, to compare new with old
+  in one run (``--repeat N`` runs every target N times, interleaved, and takes the medians).
 
 This process is the load generator (``bench/load.py``). Per target x pacing x concurrency it
 reports (``bench/report.py``) the time to first token (TTFT) added to the direct one, the proxy's
