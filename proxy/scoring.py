@@ -19,21 +19,21 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 
 from proxy.exceptions import ScorerTimeout, ScorerUnavailable, ScoringError
 from proxy.upstream.client import probe
-from reward_service.text import truncate_middle
+from reward_service.text import ROLES as READ_ROLES
+from reward_service.text import spend_budget, truncate_middle
 
 if TYPE_CHECKING:
     from reward_service.engine import Engine
 
 Messages = list[dict[str, Any]]
 log = logging.getLogger("safethink.scoring")
-# The roles a scorer reads (the reward service drops the system and tool turns).
-_READ_ROLES = ("user", "assistant")
 
 
 @dataclass(frozen=True)
@@ -49,16 +49,10 @@ class ScorePrompt:
         turns are spent, each cut from its middle as the reward service cuts it (it spends its
         own ``max_prompt_chars`` and ``max_prompt_turns`` the same way): what is left out would
         never be read."""
-        kept: Messages = []
-        for message in reversed(text_only(messages)):
-            if budget <= 0 or len(kept) >= turns:
-                break
-            if message["role"] not in _READ_ROLES:
-                continue
-            text, _ = truncate_middle(message["content"], max(budget, 64))
-            kept.append({"role": message["role"], "content": text})
-            budget -= len(text)
-        kept.reverse()
+        newest = ((m["role"], m["content"]) for m in reversed(text_only(messages))
+                  if m["role"] in READ_ROLES)
+        read, _ = spend_budget(islice(newest, turns), budget)
+        kept = [{"role": role, "content": text} for role, text in read]
         return cls(kept, json.dumps(kept, ensure_ascii=False).encode())
 
 

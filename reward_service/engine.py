@@ -24,7 +24,7 @@ from reward_service.batching import BatchObserver, DynamicBatcher
 from reward_service.exceptions import ModelLoadError, NotReadyError, RewardError, ScoringError
 from reward_service.schemas import ScoreItem, ScoreResult
 from reward_service.settings import RewardSettings
-from reward_service.text import recent_turns, truncate_middle
+from reward_service.text import recent_turns, spend_budget, truncate_middle
 
 
 class Engine:
@@ -107,17 +107,11 @@ class Engine:
     def prepare(self, item: ScoreItem) -> PreparedItem:
         """Apply the turn and character budgets; whatever is cut is reported, never silent."""
         budget = self.settings.max_prompt_chars
-        turns, cut_any = recent_turns(item.prompt, max_turns=self.settings.max_prompt_turns,
-                                      max_chars=budget)
-        kept: list[tuple[str, str]] = []
+        turns, turns_cut = recent_turns(item.prompt, max_turns=self.settings.max_prompt_turns,
+                                        max_chars=budget)
         # The newest turn matters most: spend the budget from the end of the conversation.
-        for role, content in reversed(turns):
-            text, cut = truncate_middle(content, max(budget, 64))
-            cut_any = cut_any or cut or budget <= 0
-            if budget > 0:
-                kept.append((role, text))
-            budget -= len(text)
-        kept.reverse()
+        kept, budget_cut = spend_budget(reversed(turns), budget)
+        cut_any = turns_cut or budget_cut
         trace, trace_cut = truncate_middle(item.trace, self.settings.max_trace_chars)
         prompt = "\n\n".join(text for role, text in kept if role == "user").strip()
         return PreparedItem(tuple(kept), prompt, trace, cut_any or trace_cut)

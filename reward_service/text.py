@@ -119,6 +119,24 @@ def recent_turns(prompt: str | Sequence[dict[str, Any]], *, max_turns: int,
     return merge_turns(newest_first), cut
 
 
+def spend_budget(newest_first: Iterable[Turn], budget: int) -> tuple[list[Turn], bool]:
+    """Turns, newest first, cut to what `budget` characters hold: each from its middle to what
+    is left of the budget (64 at least), none once it is spent. Oldest first, and whether
+    anything was cut. The reward engine reads a prompt this way, and the proxy sends no more."""
+    kept: list[Turn] = []
+    cut_any = False
+    for role, content in newest_first:
+        if budget <= 0:
+            cut_any = True  # a turn the budget leaves out
+            break
+        text, cut = truncate_middle(content, max(budget, 64))
+        cut_any = cut_any or cut
+        kept.append((role, text))
+        budget -= len(text)
+    kept.reverse()
+    return kept, cut_any
+
+
 def prompt_text(prompt: str | list[dict[str, Any]]) -> str:
     """The request as one text: the user turns, oldest first."""
     if isinstance(prompt, str):
