@@ -134,15 +134,8 @@ async def _complete(
 
     try:
         body = await until_disconnect(request, whole())
-    except ClientLeft:
-        await _finish(engine, "cancelled")
-        return Response(status_code=499)  # nobody is there to read it
-    except SafeThinkError as exc:
-        await _finish(engine, "error")
-        return wire.error(exc, headers)
     except BaseException as exc:
-        await _finish(engine, "error" if isinstance(exc, Exception) else "cancelled")
-        raise
+        return await _failed(engine, exc, headers, wire)
     await _finish(engine, "completed")
     report = engine.result.report
     headers |= {
@@ -162,14 +155,7 @@ async def _streaming(
         first = await until_disconnect(request, anext(events))
     except BaseException as exc:
         await events.aclose()
-        if isinstance(exc, SafeThinkError):
-            await _finish(engine, "error")
-            return wire.error(exc, headers)
-        left = isinstance(exc, ClientLeft) or not isinstance(exc, Exception)
-        await _finish(engine, "cancelled" if left else "error")
-        if isinstance(exc, ClientLeft):
-            return Response(status_code=499)
-        raise
+        return await _failed(engine, exc, headers, wire)
 
     async def replay() -> AsyncGenerator[list[Event], None]:
         yield first
@@ -195,6 +181,21 @@ async def _streaming(
             await _finish(engine, outcome)
 
     return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
+
+
+async def _failed(
+    engine: SteeringEngine, exc: BaseException, headers: dict[str, str], wire: Wire
+) -> Response:
+    """What a request gets when it failed before its answer started, its outcome recorded:
+    499 when the client left (nobody is there to read it), the API's error for ours; anything
+    else goes on up (a bug: the 500 handler; a cancellation: the server's)."""
+    left = isinstance(exc, ClientLeft) or not isinstance(exc, Exception)
+    await _finish(engine, "cancelled" if left else "error")
+    if isinstance(exc, ClientLeft):
+        return Response(status_code=499)
+    if isinstance(exc, SafeThinkError):
+        return wire.error(exc, headers)
+    raise exc
 
 
 async def _disconnected(request: Request) -> None:
