@@ -10,15 +10,15 @@ operator's infrastructure, not the answer.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from contextlib import aclosing
 from typing import Any
 
 import aiohttp
 from fastapi import APIRouter, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from proxy.api.errors import error_body, error_response
 from proxy.api.render import DONE, sse
+from proxy.api.streams import EventStream
 from proxy.appstate import state_of
 from proxy.exceptions import SafeThinkError, UpstreamUnavailable
 from proxy.upstream.client import Relayed, Upstream
@@ -48,13 +48,7 @@ async def post(
         if isinstance(exc, SafeThinkError):
             return error_response(exc, headers)
         raise
-    return StreamingResponse(_owned(chunks), media_type="text/event-stream", headers=headers)
-
-
-async def _owned(chunks: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
-    async with aclosing(chunks):
-        async for chunk in chunks:
-            yield chunk
+    return EventStream(chunks, headers)
 
 
 async def _relay_stream(

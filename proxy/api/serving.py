@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from fastapi import Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from proxy.api import forward
 from proxy.api.bodies import read_json
 from proxy.api.errors import validation_error
 from proxy.api.schemas import ModelRequest
+from proxy.api.streams import EventStream
 from proxy.appstate import state_of
 from proxy.auth import require_client
 from proxy.engine.events import Event
@@ -164,7 +165,7 @@ async def _streaming(
 
     metrics = state_of(request).metrics
 
-    async def body() -> AsyncIterator[bytes]:
+    async def body() -> AsyncGenerator[bytes, None]:
         metrics.active_streams.inc()
         outcome = "cancelled"
         try:
@@ -180,7 +181,7 @@ async def _streaming(
             await events.aclose()
             await _finish(engine, outcome)
 
-    return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
+    return EventStream(body(), headers)
 
 
 async def _failed(
