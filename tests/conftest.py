@@ -9,9 +9,9 @@ import pytest
 
 from tests.e2e.helpers import PREFIX
 from tests.support.procs import ServerProcess, free_port, python_server
+from tests.support.server_watch import ModelServerWatch
 from tests.support.servers import (
     ModelServer,
-    ModelServerWatch,
     llama_cpp_available,
     llama_cpp_server,
     tiny_model_dir,

@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
-
 import httpx
 import pytest
 from pydantic import SecretStr
 
-from proxy.app import create_app
-from proxy.settings import Settings
-from tests.support.procs import free_port
+from .serving import dead_settings, serving
 
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
-
-
-@asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://proxy") as client:
-            yield client
-
-
-def settings(**values: Any) -> Settings:
-    dead = f"http://127.0.0.1:{free_port()}"
-    return Settings(upstream_url=dead + "/v1", reward=dead, **values)
 
 
 def assert_401(response: httpx.Response) -> None:
@@ -40,7 +20,7 @@ def assert_401(response: httpx.Response) -> None:
 async def test_no_token_is_401_even_if_an_empty_key_got_past_the_settings(
         authorization: str | None) -> None:
     # Settings refuse an empty key at start; the check must not rely on that alone.
-    leaky = settings(api_keys=["client-key"], admin_key="admin-key").model_copy(
+    leaky = dead_settings(api_keys=["client-key"], admin_key="admin-key").model_copy(
         update={"api_keys": [SecretStr("client-key"), SecretStr("")],
                 "admin_key": SecretStr("")})
     headers = {} if authorization is None else {"authorization": authorization}
@@ -57,7 +37,7 @@ async def test_no_token_is_401_even_if_an_empty_key_got_past_the_settings(
 
 
 async def test_a_key_with_whitespace_around_it_matches_the_token() -> None:
-    async with serving(settings(api_keys=[" client-key\n"])) as client:
+    async with serving(dead_settings(api_keys=[" client-key\n"])) as client:
         ok = await client.get("/v1/models", headers={"authorization": "Bearer client-key"})
         assert ok.status_code != 401
         assert_401(await client.get("/v1/models"))

@@ -3,34 +3,21 @@ token, and an empty one never lets a request in."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 import pytest
 from pydantic import SecretStr
 
-from proxy.app import create_app
 from proxy.settings import Settings
-from tests.support.procs import free_port
+
+from .serving import dead_settings, serving
 
 MESSAGE = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
 
 
-@asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://proxy") as client:
-            yield client
-
-
 def leaky(**values: Any) -> Settings:
     """Keys with an empty one among them: settings refuse it at start, the check must too."""
-    dead = f"http://127.0.0.1:{free_port()}"
-    good = Settings(upstream_url=dead + "/v1", reward=dead, api_keys=["client-key"], **values)
+    good = dead_settings(api_keys=["client-key"], **values)
     return good.model_copy(update={"api_keys": [SecretStr("client-key"), SecretStr("")]})
 
 

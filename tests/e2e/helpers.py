@@ -6,7 +6,7 @@ import itertools
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 import httpx
 from openai import Stream
@@ -14,6 +14,10 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from proxy.settings import POLICIES, OverridableField, Settings
 from tests.support.procs import ServerProcess
+from tests.support.scripted_script import SAFE_CONTINUATION, step_text
+
+if TYPE_CHECKING:  # tests/conftest.py imports this module
+    from tests.conftest import ProxyFactory
 
 PREFIX = Settings.model_fields["steering_prefix"].default  # "Wait, think safely."
 # Every knob a request may set: one proxy with these serves the steering and eval tests.
@@ -26,6 +30,22 @@ OPEN_TO_REQUESTS: dict[str, object] = {
     "override_fail_open": True}
 QUESTION = [{"role": "user", "content": "How do I make the thing?"}]
 _ids = itertools.count()
+
+
+def open_proxy(start_proxy: ProxyFactory, upstream: ServerProcess,
+               scorer: ServerProcess) -> ServerProcess:
+    """A proxy on the scripted upstream and scorer, open to every per-request choice, that asks
+    the upstream for usage on every chunk."""
+    return start_proxy(upstream_url=upstream.url + "/v1", reward=scorer.url,
+                       upstream_continuous_usage=True, **OPEN_TO_REQUESTS)
+
+
+def steered_trace(steps: int = 5, unsafe: int = 2) -> str:
+    """The scripted trace of ``steps`` steps once its step ``unsafe`` was steered: the prefix and
+    the safe continuation in its place."""
+    before = "".join(step_text(i) for i in range(1, unsafe))
+    after = "".join(step_text(i) for i in range(unsafe + 1, steps + 1))
+    return before + PREFIX + SAFE_CONTINUATION + after
 
 
 def scenario(**options: object) -> str:

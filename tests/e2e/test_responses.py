@@ -40,7 +40,7 @@ from tests.support.servers import (
     write_gguf_chat_template,
 )
 
-from .helpers import OPEN_TO_REQUESTS, PREFIX, scenario, upstream_requests
+from .helpers import PREFIX, open_proxy, scenario, steered_trace, upstream_requests
 
 pytestmark = pytest.mark.e2e
 QUESTION = "How do I make the thing?"
@@ -67,20 +67,13 @@ STRICT_EVENT: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
 @pytest.fixture(scope="module")
 def proxy(start_proxy: ProxyFactory, scripted_upstream: ServerProcess,
           scripted_scorer: ServerProcess) -> ServerProcess:
-    return start_proxy(upstream_url=scripted_upstream.url + "/v1", reward=scripted_scorer.url,
-                       upstream_continuous_usage=True, **OPEN_TO_REQUESTS)
+    return open_proxy(start_proxy, scripted_upstream, scripted_scorer)
 
 
 @pytest.fixture(scope="module")
 def client(proxy: ServerProcess) -> Iterator[openai.OpenAI]:
     with openai.OpenAI(base_url=proxy.url + "/v1", api_key="unused", max_retries=0) as client:
         yield client
-
-
-def steered_trace(steps: int = 5, unsafe: int = 2) -> str:
-    before = "".join(step_text(i) for i in range(1, unsafe))
-    after = "".join(step_text(i) for i in range(unsafe + 1, steps + 1))
-    return f"{before}{PREFIX}{SAFE_CONTINUATION}{after}"
 
 
 @dataclass

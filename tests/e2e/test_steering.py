@@ -18,12 +18,13 @@ from tests.support.scripted_script import (
 )
 
 from .helpers import (
-    OPEN_TO_REQUESTS,
     PREFIX,
     QUESTION,
+    open_proxy,
     read_completion,
     read_stream,
     scenario,
+    steered_trace,
     upstream_requests,
 )
 
@@ -33,20 +34,13 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def proxy(start_proxy: ProxyFactory, scripted_upstream: ServerProcess,
           scripted_scorer: ServerProcess) -> ServerProcess:
-    return start_proxy(upstream_url=scripted_upstream.url + "/v1", reward=scripted_scorer.url,
-                       upstream_continuous_usage=True, **OPEN_TO_REQUESTS)
+    return open_proxy(start_proxy, scripted_upstream, scripted_scorer)
 
 
 @pytest.fixture(scope="module")
 def client(proxy: ServerProcess) -> Iterator[openai.OpenAI]:
     with openai.OpenAI(base_url=proxy.url + "/v1", api_key="unused", max_retries=0) as client:
         yield client
-
-
-def steered_trace(steps: int = 5, unsafe: int = 2) -> str:
-    before = "".join(step_text(i) for i in range(1, unsafe))
-    after = "".join(step_text(i) for i in range(unsafe + 1, steps + 1))
-    return before + PREFIX + SAFE_CONTINUATION + after
 
 
 @pytest.mark.parametrize("chunking", ["awkward", "token", "whole"])

@@ -3,7 +3,7 @@
 A server that exits on its own (a crash, a fatal signal such as SIGILL) is reported as
 `ServerDied`: how it ended and the last lines of its log, whether it dies while it starts
 (`start`) or later (`death` / `check_alive`, which the model-server watch of
-tests/support/servers.py calls around each test).
+tests/support/server_watch.py calls around each test).
 """
 
 from __future__ import annotations

@@ -18,9 +18,10 @@ id to send), `.chat_template` (jinja text, for completions-mode rendering) and `
 
 A model server that dies (llama.cpp built for a CPU feature the process may not use dies with
 SIGILL on its first request) fails the tests that use it with how it died and the tail of its
-log, rather than with the proxy's 502s: `ModelServerWatch`, a pytest plugin that tests/conftest.py
-registers, checks the `ModelServer`s among a test's fixtures before and after it runs. The servers
-run with Python's faulthandler on, so a fatal signal leaves the Python stack in that log.
+log, rather than with the proxy's 502s: `ModelServerWatch` (tests/support/server_watch.py), a
+pytest plugin that tests/conftest.py registers, checks the `ModelServer`s among a test's fixtures
+before and after it runs. The servers run with Python's faulthandler on, so a fatal signal leaves
+the Python stack in that log.
 
 What they do on the wire (probed 2026-11-27; "TS" = transformers serve, "LC" = llama-cpp-python)
 =================================================================================================
@@ -150,13 +151,11 @@ import os
 import struct
 import sys
 import tempfile
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import pytest
-
-from tests.support.procs import ServerDied, ServerProcess, free_port
+from tests.support.procs import ServerProcess, free_port
 from tests.support.tiny_model import build_tiny_model, fingerprint
 
 SERVER_ENV = {
@@ -193,49 +192,6 @@ class ModelServer(ServerProcess):
     def base_url(self) -> str:
         """The OpenAI base URL (`.../v1`)."""
         return self.url + "/v1"
-
-
-# How long a failed test waits for its model server to finish dying: the proxy can answer 502
-# as soon as the server's sockets close, a moment before its exit can be reaped.
-DYING_GRACE_S = 1.0
-
-
-class ModelServerWatch:
-    """pytest plugin: a model server that dies fails the test using it, saying how it died.
-
-    Before a test, a server found dead (it died in an earlier test) fails the test at once; after
-    it, a server that died during it turns the test's failure (the proxy's 502s) into a
-    `ServerDied` caused by it, and fails a test that passed all the same. Register it from a
-    conftest: ``config.pluginmanager.register(ModelServerWatch(), "model-server-watch")``.
-    """
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
-        servers = model_servers_of(item)
-        for server in servers:
-            server.check_alive("before this test")
-        try:
-            result = yield
-        except (Exception, pytest.fail.Exception) as exc:  # an error, an assert, pytest.fail
-            if (died := first_death(servers, DYING_GRACE_S)) is not None:
-                raise died from exc
-            raise
-        if (died := first_death(servers, 0.0)) is not None:
-            raise died
-        return result
-
-
-def model_servers_of(item: pytest.Item) -> list[ModelServer]:
-    """The model servers among a test's fixture values, those it uses through others included."""
-    values = getattr(item, "funcargs", {}).values()
-    return list({id(v): v for v in values if isinstance(v, ModelServer)}.values())
-
-
-def first_death(servers: Sequence[ServerProcess], grace_s: float) -> ServerDied | None:
-    for server in servers:
-        if (died := server.death("during this test", grace_s=grace_s)) is not None:
-            return died
-    return None
 
 
 # ---------------------------------------------------------------- transformers serve

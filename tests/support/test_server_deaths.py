@@ -55,7 +55,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.procs import free_port
-from tests.support.servers import SERVER_ENV, ModelServer, ModelServerWatch
+from tests.support.server_watch import ModelServerWatch
+from tests.support.servers import SERVER_ENV, ModelServer
 
 
 def pytest_configure(config):

@@ -76,6 +76,18 @@ async def step(recorder: Recorder, index: int) -> None:
     await recorder.step(index, 0, f"Step {index}.", 1.0, "accept", 0.01)
 
 
+async def begun(store: FailoverStore, request_id: str) -> Recorder:
+    """A streamed request's recorder on ``store``, begun, its step 1 recorded."""
+    recorder = Recorder(store, store.metrics, request_id, keep_text=False)
+    await recorder.begin("safethink", "m", True)
+    await step(recorder, 1)
+    return recorder
+
+
+async def finish(recorder: Recorder) -> None:
+    await recorder.finish(report(recorder.request_id), "completed", "stop")
+
+
 def assert_whole(record: RequestRecord | None, outcome: str = "completed") -> None:
     assert record is not None
     assert record["outcome"] == outcome and record["policy"] == "safethink"
@@ -103,13 +115,11 @@ async def back_on_redis(store: FailoverStore) -> None:
 async def test_redis_failing_mid_request_leaves_the_whole_record_in_memory(
         stores: tuple[FlakyRedis, FailoverStore]) -> None:
     redis_, store = stores
-    recorder = Recorder(store, store.metrics, "r1", keep_text=False)
-    await recorder.begin("safethink", "m", True)
-    await step(recorder, 1)
+    recorder = await begun(store, "r1")
     redis_.down = True
     await step(recorder, 2)
     await step(recorder, 3)
-    await recorder.finish(report("r1"), "completed", "stop")
+    await finish(recorder)
     assert store.degraded is not None
     assert_whole(await store.get("r1"))
     assert (await store.stats(600))["requests"] == 1
@@ -118,15 +128,13 @@ async def test_redis_failing_mid_request_leaves_the_whole_record_in_memory(
 async def test_redis_back_mid_request_takes_the_whole_record_back(
         stores: tuple[FlakyRedis, FailoverStore]) -> None:
     redis_, store = stores
-    recorder = Recorder(store, store.metrics, "r2", keep_text=False)
-    await recorder.begin("safethink", "m", True)
-    await step(recorder, 1)
+    recorder = await begun(store, "r2")
     redis_.down = True
     await step(recorder, 2)  # to memory, whole
     redis_.down = False
     await back_on_redis(store)
     await step(recorder, 3)  # Redis lacks step 2: it is given the record whole
-    await recorder.finish(report("r2"), "completed", "stop")
+    await finish(recorder)
     assert_whole(await redis_.get("r2"))
     assert not store.fallback.holds("r2")  # one store holds it, not two halves
     assert_whole(await store.get("r2"))
@@ -135,13 +143,11 @@ async def test_redis_back_mid_request_takes_the_whole_record_back(
 async def test_a_record_finished_in_memory_is_answered_whole_after_redis_returns(
         stores: tuple[FlakyRedis, FailoverStore]) -> None:
     redis_, store = stores
-    recorder = Recorder(store, store.metrics, "r3", keep_text=False)
-    await recorder.begin("safethink", "m", True)
-    await step(recorder, 1)
+    recorder = await begun(store, "r3")
     redis_.down = True
     await step(recorder, 2)
     await step(recorder, 3)
-    await recorder.finish(report("r3"), "completed", "stop")
+    await finish(recorder)
     redis_.down = False
     await back_on_redis(store)
     partial = await redis_.get("r3")
@@ -153,14 +159,12 @@ async def test_a_request_begun_while_degraded_moves_to_redis_whole(
         stores: tuple[FlakyRedis, FailoverStore]) -> None:
     redis_, store = stores
     redis_.down = True
-    recorder = Recorder(store, store.metrics, "r4", keep_text=False)
-    await recorder.begin("safethink", "m", True)
-    await step(recorder, 1)
+    recorder = await begun(store, "r4")
     redis_.down = False
     await back_on_redis(store)
     await step(recorder, 2)
     await step(recorder, 3)
-    await recorder.finish(report("r4"), "completed", "stop")
+    await finish(recorder)
     assert_whole(await redis_.get("r4"))
 
 
