@@ -52,6 +52,7 @@ serve: $(VENV)/.installed
 
 test: e2e-deps $(TOOLS)/.installed
 	scripts/ensure-redis.sh $(PY)
+	scripts/ensure-browser.sh
 	$(VENV)/bin/ruff check proxy reward_service safethink_eval tests bench
 	$(VENV)/bin/mypy
 	$(PY) -m pytest

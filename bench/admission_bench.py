@@ -45,7 +45,7 @@ import psutil
 
 from bench.load import PROMPT, first_token, percentile
 from bench.processes import Server, background, bench_argv, free_port, start_server
-from bench.synthetic import CHUNKS, STEP_CHUNKS, model_name
+from bench.synthetic import CHUNKS, FIRST_SENTENCE_CHUNKS, model_name
 
 WARMUP_STREAMS = 20
 ENVELOPE = {"message", "type", "param", "code"}
@@ -278,7 +278,8 @@ def report(phase: Phase, args: argparse.Namespace) -> list[str]:
     for detail, n in Counter(o.detail for o in phase.outcomes if o.kind == "error").most_common(5):
         print(f"    {n}x {detail}")
     print(f"  TTFT p50 {percentile(ttfts, 0.5):.1f} ms, p99 {percentile(ttfts, 0.99):.1f} ms"
-          f" (includes the first step, {STEP_CHUNKS} chunks, held until scored)")
+          f" (includes the first sentence, {FIRST_SENTENCE_CHUNKS} chunks and one more,"
+          " held until scored)")
     if chunks:
         print(f"  proxy CPU {phase.cpu_s:.2f} s = {phase.cpu_s / chunks * 1000:.3f} s per 1,000"
               f" chunks ({chunks} chunks)")

@@ -7,12 +7,14 @@ project's venv::
 
 Everything runs on 127.0.0.1, each server in its own process:
 
-- a synthetic upstream and an instant scorer (``bench/synthetic.py``);
+- a synthetic upstream and a scorer, instant or answering after ``--score-ms``
+  (``bench/synthetic.py``);
 - the measured targets, started one after the other (``bench/processes.py``): direct (no
   proxy), ``floor`` (a minimal Starlette/uvicorn + httpx proxy that parses and re-serialises
-  every SSE event), this proxy with policy ``none`` and with policy ``safethink``, and LiteLLM's
-  proxy; with ``--baseline DIR``, the proxy of another checkout too, to compare new with old
-  in one run (``--repeat N`` runs every target N times, interleaved, and takes the medians).
+  every SSE event), this proxy with policy ``none``, with policy ``safethink`` under step
+  release and under sentence release, and LiteLLM's proxy; with ``--baseline DIR``, the proxy
+  of another checkout too, to compare new with old in one run (``--repeat N`` runs every target
+  N times, interleaved, and takes the medians).
 
 This process is the load generator (``bench/load.py``). Per target x pacing x concurrency it
 reports (``bench/report.py``) the time to first token (TTFT) added to the direct one, the proxy's
@@ -49,10 +51,25 @@ from bench.processes import (
     litellm_config,
     start_server,
 )
-from bench.report import against_baselines, checks, compare, report
-from bench.synthetic import CHUNKS, PACINGS, STEP_CHUNKS, run_server
+from bench.report import (
+    against_baselines,
+    checks,
+    compare,
+    monitor_checks,
+    report,
+    sentence_checks,
+)
+from bench.synthetic import CHUNKS, PACINGS, SENTENCE_ENDS, STEP_CHUNKS, run_server
 
 POLICIES = ("none", "safethink")
+# This checkout's proxy targets: (name, policy, SAFETHINK_RELEASE). The release is set even for
+# step release, so that a change of the proxy's default leaves each target measuring the same.
+PROXY_TARGETS = (
+    ("safethink-none", "none", None),
+    ("safethink-safethink", "safethink", "step"),
+    ("safethink-sentence", "safethink", "sentence"),
+    ("safethink-monitor", "monitor", None),
+)
 
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -76,7 +93,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     try:
         scorer = await start_server(
             "scorer",
-            bench_argv("serve-scorer", "--port", str(scorer_port)),
+            bench_argv(
+                "serve-scorer", "--port", str(scorer_port), "--delay-ms", str(args.score_ms)
+            ),
             scorer_port,
             "/healthz",
             logdir,
@@ -95,8 +114,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "/healthz",
         )
     )
-    for policy in POLICIES:
-        targets.append(proxy_target(f"safethink-{policy}", policy, upstream_v1, scorer.base))
+    for name, policy, release in PROXY_TARGETS:
+        targets.append(proxy_target(name, policy, upstream_v1, scorer.base, release=release))
+    # An older checkout has no release setting (it would ignore the variable): policies only.
     baselines: dict[str, dict[str, str]] = {}  # name: the checkout, the policy, the new target
     for tree in args.baseline or []:
         for policy in POLICIES:
@@ -158,10 +178,14 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         name: checks(cells, name, litellm_skip)
         for name in ("safethink-none", "safethink-safethink")
     }
+    result_checks["sentence release"] = sentence_checks(repeats, args.score_ms)
+    result_checks["monitor"] = monitor_checks(repeats)
     return {
         "config": {
             "chunks_per_stream": CHUNKS,
             "step_chunks": STEP_CHUNKS,
+            "sentence_ends": SENTENCE_ENDS,
+            "score_ms": args.score_ms,
             "pacings_ms": PACINGS,
             "concurrencies": plan.concurrencies,
             "c1_requests": plan.c1_requests,
@@ -183,16 +207,23 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def proxy_target(
-    name: str, policy: str, upstream_v1: str, reward: str, tree: Path | None = None
+    name: str,
+    policy: str,
+    upstream_v1: str,
+    reward: str,
+    tree: Path | None = None,
+    release: str | None = None,
 ) -> Target:
-    """``python -m proxy`` from this checkout, or from ``tree`` (another one) for a baseline."""
+    """``python -m proxy`` from this checkout, or from ``tree`` (another one) for a baseline;
+    ``release`` is its ``SAFETHINK_RELEASE`` (unset: the proxy's default)."""
     argv = [sys.executable, "-m", "proxy", "--host", "127.0.0.1", "--port", PORT]
     argv += ["--upstream", upstream_v1, "--reward", reward, "--policy", policy]
     argv += ["--log-level", "warning"]
+    env = {"SAFETHINK_RELEASE": release} if release else {}
     if tree is None:
-        return Target(name, argv, "/healthz")
+        return Target(name, argv, "/healthz", env)
     # The venv has this checkout installed editable: the tree's own package must come first.
-    return Target(name, argv, "/healthz", {"PYTHONPATH": str(tree)}, cwd=tree)
+    return Target(name, argv, "/healthz", {**env, "PYTHONPATH": str(tree)}, cwd=tree)
 
 
 def checkout(value: str) -> Path:
@@ -209,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
         serve_parser = sub.add_parser(name, help="internal: one of the bench's servers")
         serve_parser.add_argument("--port", type=int, required=True)
         serve_parser.add_argument("--upstream", default="")
+        serve_parser.add_argument(
+            "--delay-ms", type=float, default=0.0, help="the scorer answers after this many ms"
+        )
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--litellm", help="the litellm executable (default .venv-bench/bin)")
@@ -221,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--targets",
         nargs="+",
-        choices=("floor", "safethink-none", "safethink-safethink", "litellm"),
+        choices=("floor", *(name for name, _, _ in PROXY_TARGETS), "litellm"),
         help="run only these (direct always runs, a baseline with its new counterpart)",
     )
     parser.add_argument(
@@ -239,9 +273,16 @@ def main(argv: list[str] | None = None) -> int:
         help="run every target this many times, interleaved; the baseline comparison takes the"
         " medians (default 1)",
     )
+    parser.add_argument(
+        "--score-ms",
+        type=float,
+        default=0.0,
+        help="the scorer answers every score call after this many ms, as a real one takes some"
+        " (default 0: instant)",
+    )
     args = parser.parse_args(argv)
     if args.command:  # serve-upstream, serve-scorer, serve-floor
-        run_server(args.command.removeprefix("serve-"), args.port, args.upstream)
+        run_server(args.command.removeprefix("serve-"), args.port, args.upstream, args.delay_ms)
         return 0
     result = asyncio.run(bench(args))
     report(result)

@@ -8,13 +8,22 @@ from statistics import median
 from typing import Any
 
 from bench.load import Cell
-from bench.synthetic import CHUNKS, PACINGS
+from bench.synthetic import CHUNKS, FIRST_SENTENCE_CHUNKS, PACINGS
 
 # Targets the project sets for this proxy (policy none); see the issue.
 TTFT_TARGET_MS = 1.5
 CPU_VS_FLOOR_MAX = 1.5
 CPU_VS_LITELLM_MIN = 10.0
 RSS_TARGET_MB = 120.0
+# Targets for sentence release against step release (issue 14), at c=1, 5 ms a chunk.
+SENTENCE_PACING = "paced-5ms"
+SENTENCE_TTFT_VS_STEP_MAX = 0.25
+# Over "the first sentence's chunks + one score call": the score call's round trip on
+# 127.0.0.1 and the event loops' turns, 3.5 ms together for either release on the loaded
+# 2-core box (2026-12, instant scorer and 15 ms alike).
+SENTENCE_SLACK_MS = 5.0
+MONITOR_TTFT_MAX_MS = 1.0  # issue 13: policy monitor within 1 ms of policy none
+SENTENCE_CPU_VS_STEP_MAX = 1.5
 
 
 def compare(cells: list[Cell]) -> None:
@@ -80,6 +89,92 @@ def checks(cells: list[Cell], target: str, litellm_skipped: str | None) -> list[
         }
     )
     return out
+
+
+def sentence_checks(repeats: list[list[Cell]], score_ms: float) -> list[dict[str, Any]]:
+    """Sentence release (``safethink-sentence``) against step release (``safethink-safethink``):
+    the TTFT each adds over ``safethink-none`` (median at c=1, paced), and the CPU per chunk.
+    With several repeats, each value is the median of the repeats' values."""
+    added = [pair for cells in repeats if (pair := _added_over_none(cells)) is not None]
+    sentence = _median([a for a, _ in added])
+    step = _median([b for _, b in added])
+    ratio = _median([a / b for a, b in added if b > 0])
+    pace = PACINGS[SENTENCE_PACING]
+    bound = FIRST_SENTENCE_CHUNKS * pace + score_ms + SENTENCE_SLACK_MS
+    cpu = _median(
+        [
+            a / b
+            for cells in repeats
+            if (a := overall_cpu_per_1k(cells, "safethink-sentence")) is not None
+            and (b := overall_cpu_per_1k(cells, "safethink-safethink"))
+        ]
+    )
+    missing = "needs safethink-none, safethink-safethink and safethink-sentence"
+    where = f"{SENTENCE_PACING}, c=1, over safethink-none"
+    return [
+        {
+            "check": f"sentence release's added TTFT <= {SENTENCE_TTFT_VS_STEP_MAX:g}x step"
+            f" release's ({where})",
+            "value": _round(ratio, 3),
+            "pass": None if ratio is None else ratio <= SENTENCE_TTFT_VS_STEP_MAX,
+            "note": missing
+            if sentence is None or step is None
+            else f"sentence +{sentence:.2f} ms, step +{step:.2f} ms",
+        },
+        {
+            "check": "sentence release's added TTFT <= one sentence + one score call + slack"
+            f" ({FIRST_SENTENCE_CHUNKS} chunks x {pace:g} ms + {score_ms:g} ms"
+            f" + {SENTENCE_SLACK_MS:g} ms = {bound:g} ms; {where})",
+            "value": _round(sentence, 2),
+            "pass": None if sentence is None else sentence <= bound,
+            "note": missing if sentence is None else "",
+        },
+        {
+            "check": f"CPU per chunk, sentence release <= {SENTENCE_CPU_VS_STEP_MAX:g}x step"
+            " release (all cells)",
+            "value": _round(cpu, 3),
+            "pass": None if cpu is None else cpu <= SENTENCE_CPU_VS_STEP_MAX,
+            "note": missing if cpu is None else "",
+        },
+    ]
+
+
+def monitor_checks(repeats: list[list[Cell]]) -> list[dict[str, Any]]:
+    """Policy monitor scores beside the stream: its TTFT (median at c=1, each pacing) within
+    ``MONITOR_TTFT_MAX_MS`` of policy none's. With several repeats, the median of theirs."""
+    worst: list[float] = []
+    for cells in repeats:
+        ttft = {(c.target, c.pacing): c.ttft_med_ms for c in cells if c.concurrency == 1 and c.ok}
+        gaps = [ttft[("safethink-monitor", p)] - ttft[("safethink-none", p)] for p in PACINGS
+                if ("safethink-monitor", p) in ttft and ("safethink-none", p) in ttft]
+        if gaps:
+            worst.append(max(gaps))
+    value = _median(worst)
+    return [{
+        "check": f"monitor's added TTFT over policy none <= {MONITOR_TTFT_MAX_MS:g} ms"
+                 " (c=1, worst pacing)",
+        "value": _round(value, 2),
+        "pass": None if value is None else value <= MONITOR_TTFT_MAX_MS,
+        "note": "needs safethink-none and safethink-monitor" if value is None else "",
+    }]
+
+
+def _added_over_none(cells: list[Cell]) -> tuple[float, float] | None:
+    """The median TTFT at c=1, paced, of sentence and of step release, each minus policy
+    none's; None when one of the three did not run (or had no stream succeed)."""
+    ttft = {
+        c.target: c.ttft_med_ms
+        for c in cells
+        if c.pacing == SENTENCE_PACING and c.concurrency == 1 and c.ok
+    }
+    if not {"safethink-none", "safethink-safethink", "safethink-sentence"} <= ttft.keys():
+        return None
+    none = ttft["safethink-none"]
+    return ttft["safethink-sentence"] - none, ttft["safethink-safethink"] - none
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def against_baselines(
@@ -197,7 +292,8 @@ def report(result: dict[str, Any]) -> None:
     )
     print_table(cells)
     print()
-    for name in ("floor", "safethink-none", "safethink-safethink", "litellm", *config["baselines"]):
+    names = ("floor", "safethink-none", "safethink-safethink", "safethink-sentence", "litellm")
+    for name in (*names, *config["baselines"]):
         cpu = overall_cpu_per_1k(cells, name)
         if cpu is not None:
             print(f"overall CPU s/1k chunks  {name:<24} {cpu:.3f}")

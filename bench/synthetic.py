@@ -1,10 +1,12 @@
-"""The bench's synthetic servers: an OpenAI-style upstream, an instant scorer, and the floor.
+"""The bench's synthetic servers: an OpenAI-style upstream, a scorer, and the floor.
 
 - the upstream (raw asyncio HTTP/1.1) streams OpenAI chat chunks: ``CHUNKS`` chunks, the first
-  half ``delta.reasoning_content`` (steps separated by a blank line), the rest ``delta.content``,
-  then a finish chunk and ``data: [DONE]``. The requested model picks the pacing: ``bench-p0``
-  unpaced, ``bench-p5`` one chunk every 5 ms;
-- the scorer answers ``POST /v1/score`` with a score of 1.0 for every item;
+  half ``delta.reasoning_content`` (steps of ``STEP_CHUNKS`` chunks separated by a blank line,
+  each step five sentences, see ``reasoning_chunk``), the rest ``delta.content``, then a finish
+  chunk and ``data: [DONE]``. The requested model picks the pacing: ``bench-p0`` unpaced,
+  ``bench-p5`` one chunk every 5 ms;
+- the scorer answers ``POST /v1/score`` with a score of 1.0 for every item, after ``delay_ms``
+  (0 by default: an instant scorer; a real score call takes some ms);
 - the floor is a minimal Starlette/uvicorn + httpx proxy that parses and re-serialises every SSE
   event: the cheapest Python proxy that reads every chunk.
 
@@ -24,7 +26,13 @@ from typing import Any
 import httpx
 
 CHUNKS = 200  # text chunks per stream (plus a finish chunk and [DONE])
-STEP_CHUNKS = 10  # reasoning chunks per step
+# Reasoning chunks (tokens) per step: a reasoning model's first paragraph is 50-150 tokens.
+STEP_CHUNKS = 50
+# The positions in a step of the chunks that end a sentence inside it (". "): sentences of 8, 10,
+# 10, 10 and 12 chunks (a reasoning model's sentences run 10-25 tokens), each over the 16
+# characters below which sentence release merges a unit with the next.
+SENTENCE_ENDS = (7, 17, 27, 37)
+FIRST_SENTENCE_CHUNKS = SENTENCE_ENDS[0] + 1
 PACINGS = {"unpaced": 0.0, "paced-5ms": 5.0}
 
 
@@ -93,6 +101,15 @@ def http_chunk(data: bytes) -> bytes:
     return f"{len(data):x}\r\n".encode() + data + b"\r\n"
 
 
+def reasoning_chunk(i: int) -> str:
+    r"""Reasoning chunk ``i``: a word, then a space, a sentence end (". ") or a step end
+    (".\n\n"), so a step reads "thought0 ... thought7. thought8 ... thought49.\n\n"."""
+    position = i % STEP_CHUNKS
+    if position == STEP_CHUNKS - 1:
+        return f"thought{i}.\n\n"
+    return f"thought{i}. " if position in SENTENCE_ENDS else f"thought{i} "
+
+
 _STREAMS: dict[str, list[bytes]] = {}
 
 
@@ -111,8 +128,7 @@ def stream_events(model: str) -> list[bytes]:
     for i in range(CHUNKS):
         delta: dict[str, Any]
         if i < half:
-            end = ".\n\n" if i % STEP_CHUNKS == STEP_CHUNKS - 1 else " "
-            delta = {"reasoning_content": f"thought{i}{end}"}
+            delta = {"reasoning_content": reasoning_chunk(i)}
         else:
             delta = {"content": f"answer{i} "}
         if i == 0:
@@ -177,8 +193,12 @@ async def serve_upstream_request(request: HttpRequest, writer: asyncio.StreamWri
     writer.write(b"0\r\n\r\n")
 
 
-async def serve_scorer_request(request: HttpRequest, writer: asyncio.StreamWriter) -> None:
+async def serve_scorer_request(
+    request: HttpRequest, writer: asyncio.StreamWriter, delay_s: float = 0.0
+) -> None:
     if request.method == "POST" and request.path.startswith("/v1/score"):
+        if delay_s:
+            await asyncio.sleep(delay_s)
         items = json.loads(request.body).get("items") or [{}]
         result = {"score": 1.0, "raw": {}, "truncated": False}
         answer = {"model": "bench", "backend": "bench", "results": [result] * len(items)}
@@ -187,8 +207,12 @@ async def serve_scorer_request(request: HttpRequest, writer: asyncio.StreamWrite
         writer.write(json_response({"status": "ok"}))
 
 
-async def serve(port: int, kind: str) -> None:
-    handler = serve_upstream_request if kind == "upstream" else serve_scorer_request
+async def serve(port: int, kind: str, delay_ms: float = 0.0) -> None:
+    async def handler(request: HttpRequest, writer: asyncio.StreamWriter) -> None:
+        if kind == "upstream":
+            await serve_upstream_request(request, writer)
+        else:
+            await serve_scorer_request(request, writer, delay_ms / 1000.0)
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -267,8 +291,9 @@ def floor_app(upstream: str) -> Any:
     return Starlette(routes=routes, lifespan=lifespan)
 
 
-def run_server(kind: str, port: int, upstream: str = "") -> None:
-    """Serve ``kind`` (upstream, scorer or floor) on 127.0.0.1:``port`` until stopped."""
+def run_server(kind: str, port: int, upstream: str = "", delay_ms: float = 0.0) -> None:
+    """Serve ``kind`` (upstream, scorer or floor) on 127.0.0.1:``port`` until stopped; the
+    scorer answers after ``delay_ms``."""
     if kind == "floor":
         import uvicorn
 
@@ -281,4 +306,4 @@ def run_server(kind: str, port: int, upstream: str = "") -> None:
         )
         return
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(port, kind))
+        asyncio.run(serve(port, kind, delay_ms))

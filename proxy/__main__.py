@@ -11,6 +11,7 @@ import uvicorn
 
 from proxy import logs
 from proxy.app import create_app
+from proxy.exceptions import ConfigError
 from proxy.settings import POLICIES, Settings
 
 
@@ -34,6 +35,11 @@ def parse_args(argv: Sequence[str] | None = None) -> dict[str, Any]:
         choices=("auto", "chat", "completions"),
         help="how a steered generation is re-issued (default auto)",
     )
+    parser.add_argument(
+        "--release",
+        choices=("step", "sentence"),
+        help="a guarded step reaches the client whole or a sentence at a time (default sentence)",
+    )
     parser.add_argument("--tokenizer", help="tokenizer dir for completions-mode chat templates")
     parser.add_argument(
         "--chat-template",
@@ -50,8 +56,12 @@ def parse_args(argv: Sequence[str] | None = None) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> None:
     settings = Settings(**parse_args(argv))
     logs.configure(settings.log_level, settings.log_format)
+    try:
+        app = create_app(settings)
+    except ConfigError as exc:  # a wrong models or keys file: one line that says what to fix
+        raise SystemExit(f"safethink-proxy: {exc.message}") from None
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

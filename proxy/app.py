@@ -16,21 +16,25 @@ from proxy.api import chat, completions, errors, forward, messages, responses
 from proxy.api.admission import Admission
 from proxy.appstate import AppState
 from proxy.auth import require_admin, require_client
+from proxy.catalog import Catalog, load_models
+from proxy.keys import load_keyring
 from proxy.metrics import Metrics
 from proxy.scoring import EmbeddedScorer, HttpScorer, Scorer
 from proxy.settings import Settings
 from proxy.state.failover import FailoverStore
 from proxy.state.redis_store import RedisStore
 from proxy.state.store import MemoryStore, Store
-from proxy.upstream.client import Upstream, create_session
-from proxy.upstream.probe import Learned
-from proxy.upstream.templates import TemplateCache
+from proxy.ui import routes as ui
+from proxy.upstream.client import create_session
 
 log = logging.getLogger("safethink")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    # Read at once, so that a wrong models or keys file stops the proxy before it serves.
+    models = load_models(settings)
+    keys = load_keyring(settings, [m.name for m in models] if settings.models else None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -44,12 +48,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stack.push_async_callback(scorer.aclose)
             store = await _store(settings, metrics)
             stack.push_async_callback(store.aclose)
+            catalog = Catalog.build(settings, models, upstream_session)
+            for route in catalog.routes():
+                metrics.for_model(route.label)  # each listed model's counters exist from 0
             app.state.safethink = AppState(
                 settings=settings,
                 metrics=metrics,
-                upstream=Upstream(upstream_session, settings),
-                templates=TemplateCache(settings),
-                learned_continuation=Learned(settings),
+                catalog=catalog,
+                keys=keys,
+                upstream=catalog.default.upstream,
+                templates=catalog.default.templates,
+                learned_continuation=catalog.default.learned,
                 scorer=scorer,
                 store=store,
             )
@@ -70,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(forward.router, dependencies=[Depends(require_client)])
     app.include_router(ops.admin, dependencies=[Depends(require_admin)])
     app.include_router(ops.router)
+    app.include_router(ui.router)  # the live page (open) and its JSON (admin)
     return app
 
 

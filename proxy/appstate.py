@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from starlette.requests import HTTPConnection
 
 if TYPE_CHECKING:
+    from proxy.catalog import Catalog
+    from proxy.keys import Keyring
     from proxy.metrics import Metrics
     from proxy.scoring import Scorer
     from proxy.settings import Settings
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
 class AppState:
     settings: Settings
     metrics: Metrics
+    # The routes of the models served (the models file's, else the one upstream below).
+    catalog: Catalog
+    keys: Keyring
     upstream: Upstream
     templates: TemplateCache
     learned_continuation: Learned  # what `auto` continuation learned of the upstream

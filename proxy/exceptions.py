@@ -10,6 +10,7 @@ SafeThinkError                    500 internal_error
 │   ├── PayloadTooLarge           413
 │   ├── RequestTimeout            408 the body did not arrive within body_read_timeout_s
 │   ├── NotFound                  404 no such route, or no record of that request
+│   │   └── ModelNotFound         404 a model that is not listed, or not the caller's
 │   └── Unauthorized              401
 ├── Overloaded                    503 the proxy is at max_concurrent_requests (with Retry-After)
 ├── UpstreamError                 the model server failed
@@ -21,7 +22,8 @@ SafeThinkError                    500 internal_error
 │   ├── ScorerUnavailable
 │   └── ScorerTimeout
 ├── ContinuationError             502 a steered generation cannot be re-issued on this upstream
-└── StoreError                    never reaches a client: the store degrades to memory instead
+├── StoreError                    never reaches a client: the store degrades to memory instead
+└── ConfigError                   never reaches a client: a settings file is wrong, at start
 ```
 """
 
@@ -65,6 +67,19 @@ class RequestTimeout(RequestError):
 class NotFound(RequestError):
     status_code = 404
     code = "not_found"
+
+
+class ModelNotFound(NotFound):
+    """Worded as OpenAI words it, for a model that does not exist and for one the caller's key
+    may not use alike: the answer must not tell which models exist."""
+
+    code = "model_not_found"
+
+    def __init__(self, model: str) -> None:
+        super().__init__(
+            f"The model `{model[:256]}` does not exist or you do not have access to it.",
+            param="model",
+        )
 
 
 class Unauthorized(RequestError):
@@ -129,3 +144,7 @@ class ContinuationError(SafeThinkError):
 
 class StoreError(SafeThinkError):
     pass
+
+
+class ConfigError(SafeThinkError):
+    """A settings file (the models file, the keys file) is wrong: the proxy does not start."""

@@ -12,7 +12,8 @@ import time
 
 from proxy.api.schemas import REPORT_COUNTS
 
-_FIELDS = ("request_id", "policy", "outcome", *REPORT_COUNTS, "duration_ms", "status")
+_FIELDS = ("request_id", "model", "key", "policy", "outcome", *REPORT_COUNTS, "duration_ms",
+           "status")
 
 
 class JsonFormatter(logging.Formatter):

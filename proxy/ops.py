@@ -22,22 +22,28 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Ready when the upstream, the scorer and the store each answer; each one reported."""
+    """Ready when every model has an upstream URL that answers, and the scorer answers; the
+    store and each upstream URL reported too."""
     state = state_of(request)
-    upstream, scorer, store = await asyncio.gather(
-        state.upstream.check(),
+    upstreams, scorer, store = await asyncio.gather(
+        state.catalog.check(),
         state.scorer.check(),
         state.store.check(),
     )
+    upstream = upstreams.summary()
     checks = {
         "upstream": upstream or "ok",
         "reward": scorer or "ok",
         "store": store or "ok",
     }
-    # The store degrades to memory and never blocks serving; the other two do block it.
-    ready = upstream is None and scorer is None
-    status = "ready" if ready and store is None else ("degraded" if ready else "not ready")
-    return JSONResponse({"status": status, "checks": checks}, status_code=200 if ready else 503)
+    # A store down degrades to memory, a URL down to the model's other URLs: neither blocks
+    # serving; a model with no server, or no scorer, does.
+    ready = upstreams.ready and scorer is None
+    degraded = store is not None or upstream is not None
+    status = ("degraded" if degraded else "ready") if ready else "not ready"
+    urls = {url: problem or "ok" for url, problem in upstreams.urls.items()}
+    return JSONResponse({"status": status, "checks": checks, "upstreams": urls},
+                        status_code=200 if ready else 503)
 
 
 @router.get("/metrics")
@@ -56,14 +62,17 @@ async def audit(request: Request, request_id: str) -> JSONResponse:
 
 @admin.get("/v1/safethink/stats")
 async def stats(
-    request: Request, window_s: int = Query(3600, ge=60, le=7 * 24 * 3600)
+    request: Request, window_s: int = Query(3600, ge=60, le=7 * 24 * 3600),
+    key: str | None = Query(None, min_length=1, max_length=64),
 ) -> JSONResponse:
-    """Counts over the last ``window_s`` seconds, the same from every replica sharing a store."""
-    counts = await state_of(request).store.stats(window_s)
+    """Counts over the last ``window_s`` seconds, the same from every replica sharing a store;
+    with ``key``, of the requests of that key name only (the keys file's names)."""
+    counts = await state_of(request).store.stats(window_s, key)
     steered = counts["recovered"] + counts["exhausted"]
     return JSONResponse(
         {
             "window_s": window_s,
+            **({"key": key} if key is not None else {}),
             "store": state_of(request).store.kind,
             **counts,
             "recovery_rate": round(counts["recovered"] / steered, 4) if steered else None,

@@ -15,9 +15,12 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-PolicyName = Literal["safethink", "none", "zerothink", "lessthink", "safepath", "adashield"]
+PolicyName = Literal[
+    "safethink", "monitor", "none", "zerothink", "lessthink", "safepath", "adashield"
+]
 POLICIES: tuple[PolicyName, ...] = (
     "safethink",
+    "monitor",
     "none",
     "zerothink",
     "lessthink",
@@ -56,6 +59,10 @@ class Settings(BaseSettings):
     # key is refused at start: it would match a request that sends none.
     api_keys: list[SecretStr] = Field(default_factory=list)
     admin_key: SecretStr | None = None
+    # A YAML file of named client keys, each with its own policy and models (proxy/keys.py);
+    # at most max_api_keys of them.
+    api_keys_file: Path | None = None
+    max_api_keys: int = Field(10_000, gt=0)
     max_body_bytes: int = Field(20 * 1024 * 1024, gt=0)
     # Admission: a slow upload is cut after body_read_timeout_s (408); past max_concurrent
     # model requests (streams included) a request gets 503 with Retry-After: retry_after_s.
@@ -66,6 +73,13 @@ class Settings(BaseSettings):
     # The user's model server.
     upstream_url: str = "http://127.0.0.1:8000/v1"
     upstream_api_key: SecretStr | None = None
+    # A YAML file listing the models served, each on its own server(s) with its own settings
+    # (proxy/catalog.py): at most max_models, each with at most max_model_urls URLs. A URL that
+    # refuses connections is skipped for upstream_retry_s, then tried again.
+    models: Path | None = None
+    max_models: int = Field(256, gt=0)
+    max_model_urls: int = Field(16, gt=0)
+    upstream_retry_s: float = Field(10.0, gt=0)
     upstream_connect_timeout: float = Field(5.0, gt=0)
     # Time allowed between two bytes of the upstream's stream (a long generation is fine).
     upstream_read_timeout: float = Field(600.0, gt=0)
@@ -126,6 +140,11 @@ class Settings(BaseSettings):
     # Reasoning and steps.
     step_delimiter: str = "\n\n"
     max_step_chars: int = Field(2000, gt=0)
+    # How a guarded step reaches the client: whole once scored, or a sentence at a time, each
+    # scored with the step so far (proxy/engine/sentences.py); a unit with no sentence end is
+    # cut at max_sentence_chars.
+    release: Literal["step", "sentence"] = "sentence"
+    max_sentence_chars: int = Field(300, ge=32)
     # Text read ahead of a step that is being scored, at most (then reading waits).
     max_readahead_chars: int = Field(64 * 1024, gt=0)
     think_open: str = "<think>"

@@ -34,6 +34,8 @@ from typing import Any
 
 import httpx
 
+from proxy.engine.steering import steering_lead
+
 from . import client
 from .datasets import Item
 
@@ -113,11 +115,10 @@ def first_step(text: str, delimiter: str, think_close: str) -> str:
     return text
 
 
-def joined(prefix: str, text: str) -> str:
-    """The prefix then the text, with a space where neither side has one."""
-    if prefix and text and not prefix[-1].isspace() and not text[0].isspace():
-        return prefix + " "
-    return prefix
+def lead(prefix: str, accepted: str) -> str:
+    """The candidate as the proxy puts it after the accepted steps (a space parting it from the
+    text before and after it), so that the search samples what a steer would; empty: none."""
+    return steering_lead(prefix, accepted) if prefix else ""
 
 
 class Searcher:
@@ -165,7 +166,7 @@ class Searcher:
     async def sample(self, site: Site, prefix: str) -> list[str]:
         """K next-step continuations after the prefix (the generated part only)."""
         cfg = self.cfg
-        body = {"prompt": site.context + prefix, "max_tokens": cfg.step_tokens,
+        body = {"prompt": site.context + lead(prefix, site.accepted), "max_tokens": cfg.step_tokens,
                 "temperature": cfg.temperature, "stop": [cfg.delimiter]}
         outs = await asyncio.gather(*(self._complete(self._seeded(body, j))
                                       for j in range(cfg.k)))
@@ -195,8 +196,8 @@ class Searcher:
     async def evaluate(self, site: Site, prefix: str, result: CandidateResult) -> None:
         """Step 2 and 3 for one candidate at one site (the baseline is sampled before)."""
         generated = await self.sample(site, prefix)
-        scores = await self._score(site.messages, [site.accepted + prefix + g
-                                                   for g in generated])
+        head = site.accepted + lead(prefix, site.accepted)
+        scores = await self._score(site.messages, [head + g for g in generated])
         result.samples += len(scores)
         result.safe += sum(s >= self.cfg.tau for s in scores)
         if not prefix:
@@ -204,8 +205,8 @@ class Searcher:
             site.baseline_lp = list(await asyncio.gather(
                 *(self.logprob(site.context, y) for y in generated)))
             return
-        steered = await asyncio.gather(*(self.logprob(site.context + joined(prefix, y), y)
-                                         for y in site.baseline))
+        context = site.context + lead(prefix, site.accepted)
+        steered = await asyncio.gather(*(self.logprob(context, y) for y in site.baseline))
         for lp0, lp in zip(site.baseline_lp, steered, strict=True):
             if lp0 is not None and lp is not None:
                 result.kl_terms.append(lp0 - lp)

@@ -9,9 +9,9 @@ from fastapi.responses import Response
 
 from proxy.api.render import OpenAIWire
 from proxy.api.schemas import ChatRequest
-from proxy.api.serving import accept, relay, respond
+from proxy.api.serving import Incoming, accept, relay, respond
 from proxy.appstate import state_of
-from proxy.engine.policies import Plan, check_supported, request_side
+from proxy.engine.policies import check_supported, request_side
 from proxy.engine.steering import SteeringEngine
 from proxy.scoring import ScorePrompt
 from proxy.state.audit import Recorder
@@ -26,8 +26,8 @@ async def chat_completions(request: Request) -> Response:
     check_supported(plan, parsed)
     if plan.policy == "none":
         return await relay(request, "/chat/completions", incoming)
-    engine = chat_engine(request, plan, incoming.body, incoming.request_id)
-    await engine.recorder.begin(plan.policy, parsed.model, parsed.stream)
+    engine = chat_engine(request, incoming, incoming.body)
+    await engine.recorder.begin(plan, parsed.model, parsed.stream, key=incoming.key)
     include_usage = bool((parsed.stream_options or {}).get("include_usage"))
     wire = OpenAIWire("chat", parsed.model, include_usage)
     return await respond(request, engine, stream=parsed.stream, headers=incoming.headers,
@@ -35,13 +35,15 @@ async def chat_completions(request: Request) -> Response:
 
 
 def chat_engine(
-    request: Request, plan: Plan, body: dict[str, Any], request_id: str
+    request: Request, incoming: Incoming[Any], body: dict[str, Any]
 ) -> SteeringEngine:
     """The engine of one request whose upstream calls are chat completions: ``body`` is a chat
-    completions body (``model``, ``messages``, sampling fields), whatever API the client spoke."""
-    state = state_of(request)
-    settings = state.settings
-    continuer = Continuer(settings, state.upstream, state.templates, state.learned_continuation)
+    completions body (``model``, ``messages``, sampling fields), whatever API the client spoke.
+    It runs with the request's settings, on its model's server."""
+    state, route = state_of(request), incoming.route
+    settings, plan, request_id = incoming.settings, incoming.plan, incoming.request_id
+    metrics = state.metrics.for_model(route.label)
+    continuer = Continuer(settings, route.upstream, route.templates, route.learned)
     side = request_side(plan, body["messages"], settings)
     return SteeringEngine(
         settings=settings,
@@ -52,7 +54,7 @@ def chat_engine(
                               settings.score_prompt_turns),
         scorer=state.scorer,
         continuer=continuer,
-        recorder=Recorder.of(state, settings, request_id),
-        metrics=state.metrics,
+        recorder=Recorder.of(state, settings, request_id, metrics),
+        metrics=metrics,
         request_id=request_id,
     )

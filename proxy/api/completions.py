@@ -43,6 +43,7 @@ async def completions(request: Request) -> Response:
         return await relay(request, "/completions", incoming)
     prompt = guarded_prompt(plan, parsed)
     state = state_of(request)
+    metrics = state.metrics.for_model(incoming.route.label)
     engine = SteeringEngine(
         settings=settings,
         plan=plan,
@@ -50,12 +51,12 @@ async def completions(request: Request) -> Response:
         body=incoming.body,
         prompt=ScorePrompt.of([{"role": "user", "content": prompt}], settings.score_prompt_chars),
         scorer=state.scorer,
-        continuer=CompletionsOpener(state.upstream, settings, prompt),
-        recorder=Recorder.of(state, settings, incoming.request_id),
-        metrics=state.metrics,
+        continuer=CompletionsOpener(incoming.route.upstream, settings, prompt),
+        recorder=Recorder.of(state, settings, incoming.request_id, metrics),
+        metrics=metrics,
         request_id=incoming.request_id,
     )
-    await engine.recorder.begin(plan.policy, parsed.model, parsed.stream)
+    await engine.recorder.begin(plan, parsed.model, parsed.stream, key=incoming.key)
     include_usage = bool((parsed.stream_options or {}).get("include_usage"))
     wire = OpenAIWire("completions", parsed.model, include_usage)
     return await respond(request, engine, stream=parsed.stream, headers=incoming.headers,
@@ -64,10 +65,10 @@ async def completions(request: Request) -> Response:
 
 def guarded_prompt(plan: Plan, request: CompletionRequest) -> str:
     """The one text prompt of a request the engine can guard, or a 400 that says why not."""
-    if plan.policy != "safethink":
+    if plan.policy not in ("safethink", "monitor"):
         raise UnsupportedFeature(
             f"policy {plan.policy!r} rewrites chat messages: /v1/completions is served with "
-            "policy 'safethink' or 'none'",
+            "policy 'safethink', 'monitor' or 'none'",
             param="safethink.policy",
         )
     prompt = request.prompt

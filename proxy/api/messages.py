@@ -86,8 +86,8 @@ async def create_message(request: Request) -> Response:
     """Mounted as a plain Starlette route, as chat is (see app.py)."""
     incoming = await accept(request, MessagesRequest)
     parsed, plan = incoming.parsed, incoming.plan
-    engine = chat_engine(request, plan, chat_body(parsed), incoming.request_id)
-    await engine.recorder.begin(plan.policy, parsed.model, parsed.stream)
+    engine = chat_engine(request, incoming, chat_body(parsed))
+    await engine.recorder.begin(plan, parsed.model, parsed.stream, key=incoming.key)
     return await respond(request, engine, stream=parsed.stream, headers=incoming.headers,
                          wire=MessagesWire(parsed.model))
 

@@ -226,8 +226,8 @@ async def responses(request: Request) -> Response:
     incoming = await accept(request, ResponsesRequest)
     parsed, plan = incoming.parsed, incoming.plan
     refuse_unsupported(parsed)
-    engine = chat_engine(request, plan, chat_body(parsed), incoming.request_id)
-    await engine.recorder.begin(plan.policy, parsed.model, parsed.stream)
+    engine = chat_engine(request, incoming, chat_body(parsed))
+    await engine.recorder.begin(plan, parsed.model, parsed.stream, key=incoming.key)
     wire = ResponsesWire(incoming.request_id, echoed(parsed))
     return await respond(request, engine, stream=parsed.stream, headers=incoming.headers,
                          wire=wire)

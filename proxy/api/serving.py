@@ -28,6 +28,7 @@ from proxy.api.schemas import ModelRequest
 from proxy.api.streams import EventStream
 from proxy.appstate import state_of
 from proxy.auth import require_client
+from proxy.catalog import Route
 from proxy.engine.events import Event
 from proxy.engine.policies import Plan, resolve
 from proxy.engine.steering import SteeringEngine
@@ -42,35 +43,41 @@ M = TypeVar("M", bound=ModelRequest)
 class Incoming(Generic[M]):
     """A model request, read, validated and given its plan: what both APIs start from."""
 
-    settings: Settings
+    settings: Settings  # its model's, with its caller's grant (proxy/catalog.py, keys.py)
     body: dict[str, Any]  # as it goes upstream: ``safethink`` removed, ``stream`` validated
     parsed: M
     plan: Plan
     request_id: str
     headers: dict[str, str]
+    route: Route  # its model's server, and what serves it there
+    key: str | None = None  # the name of the caller's key, if it has one
 
 
 async def accept(request: Request, schema: type[M]) -> Incoming[M]:
-    await require_client(request)
-    settings = state_of(request).settings
-    body = await read_json(request, settings.max_body_bytes, settings.body_read_timeout_s)
+    caller = await require_client(request)
+    state = state_of(request)
+    app = state.settings
+    body = await read_json(request, app.max_body_bytes, app.body_read_timeout_s)
     try:
         parsed = schema.model_validate(body)
     except ValidationError as exc:
         raise validation_error(exc) from exc
+    route = state.catalog.route(parsed.model, caller)
+    settings = state.catalog.settings_for(route, caller)
     plan = resolve(settings, parsed, request.headers.get("x-safethink-policy"))
     request_id = uuid.uuid4().hex
     headers = {"x-safethink-request-id": request_id, "x-safethink-policy": plan.policy}
     body.pop("safethink", None)
     body["stream"] = parsed.stream  # the validated value: "false" is not a request to stream
-    return Incoming(settings, body, parsed, plan, request_id, headers)
+    return Incoming(settings, body, parsed, plan, request_id, headers, route, caller.name)
 
 
 async def relay(request: Request, path: str, incoming: Incoming[Any]) -> Response:
     """Policy ``none``: the request as it came, the answer as it comes."""
-    state_of(request).metrics.requests.labels(policy="none", outcome="forwarded").inc()
+    metrics = state_of(request).metrics
+    metrics.requests.labels(model=incoming.route.label, policy="none", outcome="forwarded").inc()
     return await forward.post(request, path, incoming.body, incoming.headers,
-                              incoming.parsed.stream)
+                              incoming.parsed.stream, incoming.route.upstream)
 
 
 class ClientLeft(Exception):

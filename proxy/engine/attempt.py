@@ -1,6 +1,9 @@
 """One attempt of a request's generation: one upstream call, read, segmented into steps, its
 guarded steps held and scored in order, and its events played out as they are decided. A steer
 ends the attempt; the engine (steering.py) starts the next one from the accepted trace.
+
+A guarded step is held and scored whole, or a sentence at a time (``release=sentence``,
+sentences.py): each unit waits for its own verdict, and the last one closes the step.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from proxy.engine.events import Content, Delta, Event, Finish, Reasoning, ThinkEnd
 from proxy.engine.reasoning import Piece, ReasoningParser
 from proxy.engine.segmenter import Segmenter
+from proxy.engine.sentences import Release, SentenceRelease, StepRelease
 from proxy.exceptions import UpstreamUnavailable
 from proxy.upstream.continuation import Call
 from proxy.upstream.deltas import CallKind, Fields, Text, UpstreamDelta, UsageReport
@@ -28,10 +32,14 @@ _EVENT_CHARS = 64
 
 @dataclass(slots=True)
 class Step:
+    """A unit held for its verdict: a whole step, or one sentence of it."""
+
     index: int
     text: str  # as the model wrote it (with the steering prefix at its head after a steer)
     shown: str  # as the client sees it
     held_at: float  # when it was complete and began to wait for its verdict
+    sentence: int | None = None  # its number in the step, under sentence release
+    closes: bool = True  # the step's last unit
 
 
 
@@ -43,11 +51,18 @@ class Attempt:
         self.engine = engine
         self.parser = ReasoningParser(settings.think_open, settings.think_close, state)
         self.segmenter = Segmenter(settings.step_delimiter, settings.max_step_chars)
+        self.by_sentence = settings.release == "sentence"
+        self.release: Release = (
+            SentenceRelease(settings.max_sentence_chars) if self.by_sentence else StepRelease()
+        )
         if lead:
             self.segmenter.lead(lead)
+            self.release.lead(len(lead))
         self.lead = lead
-        self.next_index = engine._accepted_steps + 1
+        self.next_index = engine.accepted_steps + 1
+        self.sentence = engine.step_units  # units of the step in progress accepted so far
         self.guarding = engine.guarded(self.next_index)
+        self.watching = engine.watched(self.next_index)  # policy monitor: scored beside
         self.queue: deque[Step | Event] = deque()  # held output, a step awaiting its score first
         self.out: list[Event] = []
         self.scoring: asyncio.Task[tuple[float | None, float]] | None = None
@@ -161,32 +176,83 @@ class Attempt:
                 )
 
     def _monitored(self, text: str) -> None:
+        if self.watching:
+            self._release_text(text)
+            for step in self.segmenter.feed(text):
+                self._watch(step)
+            return
         if not self.guarding:
             self._release_text(text)
             return
         for step in self.segmenter.feed(text):
             if self.guarding:
-                self._hold(step)
+                self._hold_step(self.release.close(step))
             else:
                 self._release_text(step)
-        if not self.guarding and (rest := self.segmenter.flush()):
+        if self.guarding:
+            for unit in self.release.more(self._in_progress()):
+                self._hold(unit, closes=False)
+        elif rest := self.segmenter.flush():
             self._release_text(rest)
+
+    def _in_progress(self) -> str:
+        # Never cut a sentence past where the segmenter may still cut the step for its length:
+        # a unit must lie inside one step.
+        pending, limit = self.segmenter.pending, self.engine.settings.max_step_chars
+        return pending if len(pending) <= limit else pending[:limit]
 
     def _end_monitored(self) -> None:
         rest = self.segmenter.flush()
+        if self.watching:
+            if rest.strip():
+                self._watch(rest)
+            return
         if self.guarding and rest.strip():
-            self._hold(rest)
+            self._hold_step(self.release.close(rest))
         elif rest:
             self._release_text(rest)
 
-    def _hold(self, text: str) -> None:
+    def _hold_step(self, units: list[str]) -> None:
+        """Hold a complete step's last units; the last one closes it."""
+        *body, last = units
+        for unit in body:
+            self._hold(unit, closes=False)
+        if last:
+            self._hold(last, closes=True)
+            return
+        # The units held or released already cover the step: the last of them closes it.
+        held = [item for item in self.queue if isinstance(item, Step)]
+        if held:
+            held[-1].closes = True
+        else:
+            self.engine.close_step()
+        self._next_step()
+
+    def _watch(self, text: str) -> None:
+        """A complete step under policy monitor: already on its way out, scored beside it."""
+        assert self.engine.watcher is not None
+        if self.watching:
+            self.engine.watcher.submit(Step(self.next_index, text, text, time.perf_counter()))
+            self.next_index += 1
+            self.watching = self.engine.watched(self.next_index)
+            if not self.watching:
+                self.segmenter.flush()  # released already; from here on nothing is watched
+
+    def _hold(self, text: str, closes: bool) -> None:
         shown = text
         if self.lead and not self.engine.plan.show_prefix:
             shown = text[len(self.lead) :]
         self.lead = ""
-        self.queue.append(Step(self.next_index, text, shown, time.perf_counter()))
+        self.sentence += 1
+        number = self.sentence if self.by_sentence else None
+        self.queue.append(Step(self.next_index, text, shown, time.perf_counter(), number, closes))
         self.held_chars += len(text)
+        if closes:
+            self._next_step()
+
+    def _next_step(self) -> None:
         self.next_index += 1
+        self.sentence = 0
         self.guarding = self.engine.guarded(self.next_index)
 
     def _release_text(self, text: str) -> None:

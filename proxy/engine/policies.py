@@ -21,6 +21,8 @@ own resamples. List it only for clients the operator trusts (an evaluation, a pr
 - ``zerothink`` / ``lessthink``: the thinking block is prefilled (empty, or one line) and closed.
 - ``safepath``: the thinking block is opened with the primer "Let's think about safety first".
 - ``safethink``: the first ``steer_steps`` steps are held, scored and steered (``steering.py``).
+- ``monitor``: the same steps are scored and recorded beside the stream, nothing is held or
+  steered (``monitor.py``): a step below tau is recorded ``would_steer``.
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ class Plan:
     @property
     def steers(self) -> bool:
         return self.policy == "safethink" and self.steer_steps > 0
+
+    @property
+    def monitors(self) -> bool:
+        return self.policy == "monitor" and self.steer_steps > 0
 
 
 class Asks(Protocol):

@@ -13,9 +13,17 @@ behind it, and a rejected step discards that queue along with the cancelled call
 an ``async with``; the read-ahead and the score call are tasks owned by the call's loop, which
 cancels and awaits them whenever it ends (a steer, an error, the client going away).
 
+Under ``release=sentence`` a guarded step is held a sentence at a time (sentences.py): each unit
+is scored with R(x, z + the step so far), released when safe (it joins z at once), and a unit
+below tau is dropped with the rest of its step and steered like a whole step. B counts per step;
+``recovered`` and ``exhausted`` count per steer (its first verdict after the resample).
+
 Choices written down here: the steering prefix stays in the trace (the model sees it, the scorer
 scores z + s + y', the client sees it unless ``show_prefix`` is off); a prefix alone is not a step
-(the segmenter glues it to the text that follows); ``max_tokens`` bounds each upstream call.
+(the segmenter glues it to the text that follows); a space parts the prefix from the text before
+and after it where neither has whitespace there, in the prefill the model continues from as in
+what the client reads, so that the model starts a new sentence; ``max_tokens`` bounds each
+upstream call.
 """
 
 from __future__ import annotations
@@ -28,7 +36,8 @@ from typing import Any, Literal, Protocol
 
 from proxy.api.schemas import Report, Usage
 from proxy.engine.attempt import Attempt, Step
-from proxy.engine.events import Event
+from proxy.engine.events import Event, Finish
+from proxy.engine.monitor import Watcher
 from proxy.engine.policies import Plan, RequestSide
 from proxy.engine.reasoning import Shape
 from proxy.exceptions import SafeThinkError, ScoringError
@@ -36,6 +45,7 @@ from proxy.metrics import Metrics
 from proxy.scoring import ScorePrompt, Scorer
 from proxy.settings import Settings
 from proxy.state.audit import Recorder
+from proxy.state.store import Decision
 from proxy.upstream.continuation import Call
 from proxy.upstream.deltas import CallKind, UpstreamDelta
 
@@ -105,8 +115,11 @@ class SteeringEngine:
             "upstream_calls": 0,
             "continuation": None,
         }
-        self._accepted_steps = 0
+        self.accepted_steps = 0
+        self.step_units = 0  # units of the step in progress accepted (sentence release)
         self._resamples_used = 0  # for the step being decided
+        self._steered = False  # the last verdict was a steer: the next one tells its outcome
+        self.watcher = Watcher(self) if plan.monitors else None
 
     async def events(self) -> AsyncGenerator[list[Event], None]:
         """The generation as the client sees it, in batches: what is ready at the same moment
@@ -119,6 +132,12 @@ class SteeringEngine:
                 run = Attempt(self, state, lead)
                 async with aclosing(run.play(call)) as batches:
                     async for batch in batches:
+                        if self.watcher is not None and isinstance(batch[-1], Finish):
+                            # The report on the finish holds every watched step's score.
+                            if batch[:-1]:
+                                yield batch[:-1]
+                            await self.watcher.drain()
+                            batch = batch[-1:]
                         yield batch
                 if not run.steer:
                     return
@@ -126,6 +145,9 @@ class SteeringEngine:
         except SafeThinkError as exc:
             self.error = exc  # the request's outcome is "error", whoever writes it out
             raise
+        finally:
+            if self.watcher is not None:
+                await self.watcher.aclose()
 
     @property
     def result(self) -> Result:
@@ -142,20 +164,42 @@ class SteeringEngine:
         self._trace.append(text)
 
     def _resample(self, call: Call) -> tuple[Call, str, str]:
-        prefix = self.plan.steering_prefix
         trace = self.trace
+        lead = steering_lead(self.plan.steering_prefix, trace)
         if self.mode == "content":
-            prefill, state = self.side.prefill + trace + prefix, "answer"
+            prefill, state = self.side.prefill + trace + lead, "answer"
         else:
             opener = self.side.prefill or self.settings.think_open
             glue = "" if opener.endswith("\n") or trace[:1].isspace() else "\n"
-            prefill, state = opener + glue + trace + prefix, "think"
-        return Call(call.body, prefill, call.attempt + 1), state, prefix
+            prefill, state = opener + glue + trace + lead, "think"
+        return Call(call.body, prefill, call.attempt + 1), state, lead
 
     # -- decisions, called by Attempt ------------------------------------------------------
 
     def guarded(self, index: int) -> bool:
         return self.plan.steers and index <= self.plan.steer_steps
+
+    def watched(self, index: int) -> bool:
+        return self.plan.monitors and index <= self.plan.steer_steps
+
+    async def observe(self, step: Step, score: float | None, latency: float) -> None:
+        """Record a watched step's verdict (policy monitor): nothing is held or steered."""
+        report = self.report
+        if score is None:
+            report["fail_open"] += 1
+            await self._record(step, 0, None, "unscored", latency)
+            return
+        report["steps_scored"] += 1
+        report["scores"].append(round(score, 4))
+        self.metrics.steps_scored.inc()
+        self.metrics.score_latency.observe(latency)
+        if score >= self.plan.tau:
+            await self._record(step, 0, score, "accept", latency)
+            return
+        report["violations"] += 1
+        self.metrics.violations.inc()
+        self.metrics.would_steer.inc()
+        await self._record(step, 0, score, "would_steer", latency)
 
     async def score(self, step: Step) -> tuple[float | None, float]:
         started = time.perf_counter()
@@ -171,41 +215,59 @@ class SteeringEngine:
         return score, latency
 
     async def decide(self, step: Step, score: float | None, latency: float, attempt: int) -> bool:
-        """Record the step's verdict; True when the step is kept, False to steer."""
+        """Record the unit's verdict; True when it is kept, False to steer."""
         report = self.report
         if score is None:
             report["fail_open"] += 1
-            await self.recorder.step(step.index, attempt, step.text, None, "unscored", latency)
+            await self._record(step, attempt, None, "unscored", latency)
             return self._accept(step)
         report["steps_scored"] += 1
         report["scores"].append(round(score, 4))
         self.metrics.steps_scored.inc()
         if score >= self.plan.tau:
-            if self._resamples_used:
-                report["recovered"] += 1
-                self.metrics.resample_outcomes.labels(outcome="recovered").inc()
-            await self.recorder.step(step.index, attempt, step.text, score, "accept", latency)
+            self._outcome("recovered")
+            await self._record(step, attempt, score, "accept", latency)
             return self._accept(step)
         report["violations"] += 1
         self.metrics.violations.inc()
         if self._resamples_used < self.plan.resamples:
             self._resamples_used += 1
+            self._steered = True
             report["steers"] += 1
             report["resamples"] += 1
             self.metrics.steers.inc()
-            await self.recorder.step(step.index, attempt, step.text, score, "steer", latency)
+            await self._record(step, attempt, score, "steer", latency)
             return False
-        if self._resamples_used:
-            report["exhausted"] += 1
-            self.metrics.resample_outcomes.labels(outcome="exhausted").inc()
-        await self.recorder.step(step.index, attempt, step.text, score, "keep_exhausted", latency)
+        self._outcome("exhausted")
+        await self._record(step, attempt, score, "keep_exhausted", latency)
         return self._accept(step)
+
+    def _outcome(self, outcome: Literal["recovered", "exhausted"]) -> None:
+        if self._steered:
+            self._steered = False
+            self.report[outcome] += 1
+            self.metrics.resample_outcomes.labels(outcome=outcome).inc()
+
+    async def _record(
+        self, step: Step, attempt: int, score: float | None, decision: Decision, latency: float
+    ) -> None:
+        await self.recorder.step(
+            step.index, attempt, step.text, score, decision, latency, sentence=step.sentence
+        )
 
     def _accept(self, step: Step) -> bool:
         self.extend_trace(step.text)
-        self._accepted_steps += 1
-        self._resamples_used = 0
+        self.step_units += 1
+        if step.closes:
+            self.close_step()
         return True
+
+    def close_step(self) -> None:
+        """The step in progress is accepted whole: B starts again for the next one."""
+        self.accepted_steps += 1
+        self.step_units = 0
+        self._resamples_used = 0
+        self._steered = False
 
     def add_usage(self, usage: dict[str, Any] | None) -> None:
         if not usage:
@@ -214,4 +276,12 @@ class SteeringEngine:
             value = usage.get(key)
             if isinstance(value, int):
                 self.usage[key] += value
+
+
+def steering_lead(prefix: str, trace: str) -> str:
+    """The steering prefix as it heads a resampled step: parted by a space from the accepted
+    text before it and from the model's next words, where neither has whitespace there."""
+    before = " " if trace and not trace[-1].isspace() and not prefix[:1].isspace() else ""
+    after = "" if prefix[-1:].isspace() else " "
+    return before + prefix + after
 

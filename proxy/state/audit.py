@@ -24,6 +24,7 @@ from proxy.state.store import COUNTS, Decision, RequestRecord, StepRecord, Store
 
 if TYPE_CHECKING:
     from proxy.appstate import AppState
+    from proxy.engine.policies import Plan
 
 log = logging.getLogger("safethink.requests")
 
@@ -47,15 +48,20 @@ class Recorder:
         self.record: RequestRecord = {"id": request_id, "steps": []}
 
     @classmethod
-    def of(cls, state: AppState, settings: Settings, request_id: str) -> Recorder:
-        """The recorder of one request, on the app's store and metrics."""
-        return cls(state.store, state.metrics, request_id, keep_text=settings.store_text,
+    def of(cls, state: AppState, settings: Settings, request_id: str,
+           metrics: Metrics | None = None) -> Recorder:
+        """The recorder of one request, on the app's store and metrics (or ``metrics``: the
+        app's, as its model labels them)."""
+        return cls(state.store, metrics or state.metrics, request_id,
+                   keep_text=settings.store_text,
                    finish_timeout_s=settings.store_finish_timeout_s)
 
-    async def begin(self, policy: str, model: str, stream: bool) -> None:
-        self.record.update(
-            {"policy": policy, "model": model, "stream": stream, "started_at": self.started}
-        )
+    async def begin(self, plan: Plan, model: str, stream: bool, key: str | None = None) -> None:
+        """The request's first write: its plan (policy and tau), model, and caller's key name."""
+        self.record.update({"policy": plan.policy, "tau": plan.tau, "model": model,
+                            "stream": stream, "started_at": self.started})
+        if key is not None:
+            self.record["key"] = key
         await self._write(self.store.begin(self.record))
 
     async def step(
@@ -66,6 +72,8 @@ class Recorder:
         score: float | None,
         decision: Decision,
         latency_s: float,
+        *,
+        sentence: int | None = None,
     ) -> None:
         step: StepRecord = {
             "index": index,
@@ -75,6 +83,8 @@ class Recorder:
             "decision": decision,
             "latency_ms": round(latency_s * 1000, 3),
         }
+        if sentence is not None:  # under sentence release: the unit's number in its step
+            step["sentence"] = sentence
         if self.keep_text:
             step["text"] = text
         self.record["steps"].append(step)
@@ -82,7 +92,8 @@ class Recorder:
 
     async def finish(self, report: Report, outcome: str, finish_reason: str | None) -> None:
         policy = report["policy"]
-        self.metrics.requests.labels(policy=policy, outcome=outcome).inc()
+        self.metrics.requests.labels(model=self.metrics.model, policy=policy,
+                                     outcome=outcome).inc()
         duration = time.time() - self.started
         summary: dict[str, int] = {key: report[key] for key in REPORT_COUNTS}  # type: ignore[literal-required]
         self.record.update(
@@ -109,6 +120,8 @@ class Recorder:
             "request finished",
             extra={
                 "request_id": self.request_id,
+                "model": self.record.get("model", "")[:256],  # the client's, unbounded
+                **({"key": self.record["key"]} if "key" in self.record else {}),
                 "policy": policy,
                 "outcome": outcome,
                 **summary,

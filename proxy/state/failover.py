@@ -22,7 +22,7 @@ from typing import TypeVar
 
 from proxy.exceptions import StoreError
 from proxy.metrics import Metrics
-from proxy.state.store import MemoryStore, RequestRecord, Store
+from proxy.state.store import MemoryStore, Minute, RequestRecord, Store, newest
 
 log = logging.getLogger("safethink.store")
 T = TypeVar("T")
@@ -73,8 +73,18 @@ class FailoverStore:
             return record
         return await self._either(lambda s: s.get(request_id))
 
-    async def stats(self, window_s: int) -> dict[str, int]:
-        return await self._either(lambda s: s.stats(window_s))
+    async def stats(self, window_s: int, key: str | None = None) -> dict[str, int]:
+        return await self._either(lambda s: s.stats(window_s, key))
+
+    async def series(self, window_s: int) -> list[Minute]:
+        return await self._either(lambda s: s.series(window_s))
+
+    async def recent(self, limit: int) -> list[RequestRecord]:
+        # Both lists: what finished in memory is in memory only, and memory's copy of a record
+        # that Redis holds too is the newer one (see get).
+        listed = {r["id"]: r for r in await self._either(lambda s: s.recent(limit))}
+        listed.update((r["id"], r) for r in await self.fallback.recent(limit))
+        return newest(listed.values(), limit)
 
     async def check(self) -> str | None:
         if self.degraded is None and (reason := await self.primary.check()) is not None:

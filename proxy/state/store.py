@@ -11,15 +11,18 @@ can hold the record whole rather than just the latest step of it.
 
 Counts (requests, violations, steers...) go into one bucket per minute, so that any replica can
 sum the same window. Step text is kept only when ``store_text`` is on: traces can be sensitive.
+The live page (proxy/ui) reads those minutes one by one, and the newest requests by start.
 """
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections import Counter, OrderedDict
+from collections.abc import Iterable
 from typing import Literal, Protocol, TypedDict
 
-Decision = Literal["accept", "steer", "keep_exhausted", "unscored"]
+Decision = Literal["accept", "steer", "keep_exhausted", "unscored", "would_steer"]
 COUNTS = (
     "requests",
     "errors",
@@ -41,12 +44,15 @@ class StepRecord(TypedDict, total=False):
     score: float | None
     decision: Decision
     latency_ms: float
+    sentence: int
     text: str
 
 
 class RequestRecord(TypedDict, total=False):
     id: str
     policy: str
+    tau: float
+    key: str  # the caller's key name (never the key)
     model: str
     stream: bool
     started_at: float
@@ -85,8 +91,17 @@ class Store(Protocol):
 
     async def get(self, request_id: str) -> RequestRecord | None: ...
 
-    async def stats(self, window_s: int) -> dict[str, int]:
-        """The counts summed over the last ``window_s`` seconds (whole minutes)."""
+    async def stats(self, window_s: int, key: str | None = None) -> dict[str, int]:
+        """The counts summed over the last ``window_s`` seconds (whole minutes); with ``key``,
+        of that key name's requests only."""
+        ...
+
+    async def series(self, window_s: int) -> list[Minute]:
+        """The counts of each minute of the last ``window_s`` seconds, oldest first."""
+        ...
+
+    async def recent(self, limit: int) -> list[RequestRecord]:
+        """The ``limit`` newest requests by start, newest first, without their steps."""
         ...
 
     async def check(self) -> str | None:
@@ -94,6 +109,21 @@ class Store(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+# One minute of counts: its start (Unix seconds), and every count, zeros included.
+Minute = tuple[int, dict[str, int]]
+
+
+def summary(record: RequestRecord) -> RequestRecord:
+    """The record without its steps: what a list of requests shows."""
+    brief: RequestRecord = {**record}
+    brief.pop("steps", None)
+    return brief
+
+
+def newest(records: Iterable[RequestRecord], limit: int) -> list[RequestRecord]:
+    return heapq.nlargest(limit, records, key=lambda record: record.get("started_at", 0.0))
 
 
 def bucket_of(now: float) -> int:
@@ -113,6 +143,7 @@ class MemoryStore:
         self.max_entries = max_entries
         self._records: OrderedDict[str, tuple[float, RequestRecord]] = OrderedDict()
         self._buckets: dict[int, Counter[str]] = {}
+        self._by_key: dict[str, dict[int, Counter[str]]] = {}  # the same, per key name
 
     async def begin(self, record: RequestRecord) -> None:
         await self.put(record)
@@ -127,10 +158,14 @@ class MemoryStore:
     async def finish(self, record: RequestRecord, counts: dict[str, int]) -> None:
         await self.put(record)
         now = time.time()
-        self._buckets.setdefault(bucket_of(now), Counter()).update(counts)
         oldest = bucket_of(now - self.ttl_s)
-        for bucket in [b for b in self._buckets if b < oldest]:
-            del self._buckets[bucket]
+        tallies = [self._buckets]
+        if "key" in record:
+            tallies.append(self._by_key.setdefault(record["key"], {}))
+        for buckets in tallies:
+            buckets.setdefault(bucket_of(now), Counter()).update(counts)
+            for bucket in [b for b in buckets if b < oldest]:
+                del buckets[bucket]
 
     async def put(self, record: RequestRecord) -> None:
         # A copy: the caller goes on adding to its record, and only a write may change ours.
@@ -149,11 +184,21 @@ class MemoryStore:
     async def get(self, request_id: str) -> RequestRecord | None:
         return self._held(request_id)
 
-    async def stats(self, window_s: int) -> dict[str, int]:
+    async def stats(self, window_s: int, key: str | None = None) -> dict[str, int]:
         total: Counter[str] = Counter({name: 0 for name in COUNTS})
+        buckets = self._buckets if key is None else self._by_key.get(key, {})
         for bucket in buckets_in(window_s, time.time()):
-            total.update(self._buckets.get(bucket, {}))
+            total.update(buckets.get(bucket, {}))
         return dict(total)
+
+    async def series(self, window_s: int) -> list[Minute]:
+        return [(bucket * BUCKET_S, {**dict.fromkeys(COUNTS, 0), **self._buckets.get(bucket, {})})
+                for bucket in buckets_in(window_s, time.time())]
+
+    async def recent(self, limit: int) -> list[RequestRecord]:
+        now = time.monotonic()
+        held = (record for expires, record in self._records.values() if expires >= now)
+        return [summary(record) for record in newest(held, limit)]
 
     async def check(self) -> str | None:
         return None

@@ -16,15 +16,15 @@ an error object inside a stream that had already started with status 200.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from itertools import takewhile
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
@@ -36,10 +36,16 @@ from proxy.exceptions import (
     UpstreamUnavailable,
 )
 from proxy.settings import Settings
+from proxy.upstream.pool import Health, Rotation, redact_url
+
+__all__ = ["Chunk", "Relayed", "Upstream", "create_session", "iter_events", "probe", "redact_url",
+           "status_error"]
 
 Chunk = dict[str, Any]
 log = logging.getLogger("safethink.upstream")
 _PROBE_TIMEOUT = aiohttp.ClientTimeout(total=2.0)
+# The connection never opened, so nothing was sent: the call may go to another URL.
+_NOT_CONNECTED = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
 
 
 async def probe(session: aiohttp.ClientSession, url: str,
@@ -75,26 +81,54 @@ class Relayed:
 
 
 class Upstream:
-    def __init__(self, session: aiohttp.ClientSession, settings: Settings) -> None:
+    """One model's server: its URLs (taken in turn, see pool.py), its key, the shared pool."""
+
+    def __init__(self, session: aiohttp.ClientSession, settings: Settings,
+                 urls: Sequence[str] = (), health: Health | None = None) -> None:
         self.session = session
-        self.base_url = settings.upstream_url
+        health = health or Health(settings.upstream_retry_s)
+        self.rotation = Rotation(urls or [settings.upstream_url], health)
         self.max_event_bytes = settings.max_event_bytes
         self.headers = {"accept-encoding": "identity", "content-type": "application/json"}
         if settings.upstream_api_key is not None:
             key = settings.upstream_api_key.get_secret_value()
             self.headers["authorization"] = f"Bearer {key}"
 
+    @property
+    def base_url(self) -> str:
+        """The URL the next call would go to first."""
+        return self.rotation.peek()
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return self.rotation.urls
+
+    async def send(self, method: str, path: str, data: bytes | None) -> aiohttp.ClientResponse:
+        """The response of the first URL that takes the connection, its status unchecked."""
+        health = self.rotation.health
+        order = self.rotation.order()
+        for url in order:
+            try:
+                response = await self.session.request(
+                    method, url + path, data=None if data is None else io.BytesIO(data),
+                    headers=self.headers)
+            except _NOT_CONNECTED as exc:
+                health.refused(url, exc)
+                if url == order[-1]:
+                    raise _unreachable(url, exc) from exc
+                continue
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise _unreachable(url, exc) from exc
+            health.answered(url)
+            return response
+        raise AssertionError("a rotation has at least one URL")
+
     @asynccontextmanager
     async def open(
         self, path: str, body: dict[str, Any]
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         """POST body and yield the response once its status is a success (headers read)."""
-        data = _payload(body)
-        try:
-            response = await self.session.post(self.base_url + path, data=data,
-                                               headers=self.headers)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _unreachable(self.base_url, exc) from exc
+        response = await self.send("POST", path, _encoded(body))
         try:
             if response.status >= 400:
                 raise status_error(response.status, await _read(response))
@@ -114,28 +148,31 @@ class Upstream:
                 yield events
 
     async def check(self) -> str | None:
-        """None when the server answers ``GET /models``, else why not (for ``/readyz``)."""
-        status = await probe(self.session, self.base_url + "/models", headers=self.headers)
+        """None when one of the URLs answers ``GET /models``, else why not (for ``/readyz``)."""
+        problems = await asyncio.gather(*(self.check_url(url) for url in self.urls))
+        return None if None in problems else problems[0]
+
+    async def check_url(self, url: str) -> str | None:
+        """None when ``url`` answers ``GET /models``, else why not; an answer marks it up."""
+        status = await probe(self.session, url + "/models", headers=self.headers)
         if isinstance(status, str):
             return status
+        self.rotation.health.answered(url)
         return None if status < 500 else f"HTTP {status}"
 
     async def request(self, method: str, path: str, *, json_body: Any = None) -> Relayed:
         """A plain (non-streaming) call whose answer is forwarded as it is."""
-        data = None if json_body is None else _payload(json_body)
-        try:
-            async with self.session.request(
-                method, self.base_url + path, data=data, headers=self.headers
-            ) as response:
-                return Relayed(response.status, dict(response.headers), await _read(response))
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _unreachable(self.base_url, exc) from exc
+        data = None if json_body is None else _encoded(json_body)
+        response = await self.send(method, path, data)
+        async with response:
+            return Relayed(response.status, dict(response.headers), await _read(response))
 
 
-def _payload(body: Any) -> io.BytesIO:
-    """The JSON body to send. In a file object, which aiohttp writes in pieces: a large bytes
-    body is one write, and aiohttp warns that it may hold up the event loop."""
-    return io.BytesIO(json.dumps(body, ensure_ascii=False).encode())
+def _encoded(body: Any) -> bytes:
+    """The JSON body to send, encoded once for every URL it may be tried on. It is sent in a
+    file object, which aiohttp writes in pieces: a large bytes body is one write, and aiohttp
+    warns that it may hold up the event loop."""
+    return json.dumps(body, ensure_ascii=False).encode()
 
 
 async def _read(response: aiohttp.ClientResponse) -> bytes:
@@ -154,16 +191,6 @@ def _unreachable(url: str, exc: BaseException) -> UpstreamError:
     if isinstance(exc, TimeoutError):
         return UpstreamTimeout("the model server did not answer in time")
     return UpstreamUnavailable(f"the model server cannot be reached ({exc.__class__.__name__})")
-
-
-def redact_url(url: str) -> str:
-    """``url`` without its user and password."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 async def iter_events(

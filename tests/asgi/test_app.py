@@ -49,7 +49,7 @@ async def test_metrics_are_prometheus_text() -> None:
     async with running() as client:
         response = await client.get("/metrics")
     assert response.headers["content-type"].startswith("text/plain")
-    assert "safethink_steers_total 0.0" in response.text
+    assert 'safethink_steers_total{model="other"} 0.0' in response.text
 
 
 async def test_unknown_audit_record_is_404() -> None:

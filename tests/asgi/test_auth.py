@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from pydantic import SecretStr
@@ -41,3 +43,20 @@ async def test_a_key_with_whitespace_around_it_matches_the_token() -> None:
         ok = await client.get("/v1/models", headers={"authorization": "Bearer client-key"})
         assert ok.status_code != 401
         assert_401(await client.get("/v1/models"))
+
+
+async def test_with_named_keys_the_admin_routes_need_the_admin_key(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.yaml"
+    keys.write_text("keys:\n  - name: team-a\n    key: team-a-key\n")
+    team = {"authorization": "Bearer team-a-key"}
+    async with serving(dead_settings(api_keys_file=keys)) as client:
+        # no admin key set: one team's key must not read every team's records
+        refused = await client.get("/v1/safethink/stats", headers=team)
+        assert_401(refused)
+        assert "SAFETHINK_ADMIN_KEY" in refused.json()["error"]["message"]
+        assert (await client.get("/v1/models", headers=team)).status_code != 401
+    async with serving(dead_settings(api_keys_file=keys, admin_key="admin-key")) as client:
+        assert_401(await client.get("/v1/safethink/stats", headers=team))
+        admin = await client.get("/v1/safethink/stats",
+                                 headers={"authorization": "Bearer admin-key"})
+        assert admin.status_code == 200

@@ -14,12 +14,14 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from proxy.settings import POLICIES, OverridableField, Settings
 from tests.support.procs import ServerProcess
-from tests.support.scripted_script import SAFE_CONTINUATION, step_text
+from tests.support.scripted_script import SAFE_CONTINUATION, step_sentences, step_text
 
 if TYPE_CHECKING:  # tests/conftest.py imports this module
     from tests.conftest import ProxyFactory
 
 PREFIX = Settings.model_fields["steering_prefix"].default  # "Wait, think safely."
+# What a client reads before a steered continuation: the proxy separates it from the prefix.
+STEER: str = PREFIX + " "
 # Every knob a request may set: one proxy with these serves the steering and eval tests.
 ALL_OVERRIDES = list(get_args(OverridableField))
 # A proxy that lets a request pick any policy and set any knob, loosening ones too. A proxy
@@ -40,12 +42,14 @@ def open_proxy(start_proxy: ProxyFactory, upstream: ServerProcess,
                        upstream_continuous_usage=True, **OPEN_TO_REQUESTS)
 
 
-def steered_trace(steps: int = 5, unsafe: int = 2) -> str:
-    """The scripted trace of ``steps`` steps once its step ``unsafe`` was steered: the prefix and
-    the safe continuation in its place."""
-    before = "".join(step_text(i) for i in range(1, unsafe))
-    after = "".join(step_text(i) for i in range(unsafe + 1, steps + 1))
-    return before + PREFIX + SAFE_CONTINUATION + after
+def steered_trace(steps: int = 5, unsafe: int = 2, sentences: int = 1, kept: int = 0) -> str:
+    """The scripted trace of ``steps`` steps of ``sentences`` sentences once its step ``unsafe``
+    was steered: its first ``kept`` sentences (accepted under sentence release), then the prefix
+    and the safe continuation in place of the rest."""
+    before = "".join(step_text(i, sentences=sentences) for i in range(1, unsafe))
+    held = "".join(step_sentences(unsafe, sentences=sentences)[:kept])
+    after = "".join(step_text(i, sentences=sentences) for i in range(unsafe + 1, steps + 1))
+    return before + held + STEER + SAFE_CONTINUATION + after
 
 
 def scenario(**options: object) -> str:

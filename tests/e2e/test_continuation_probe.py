@@ -22,7 +22,7 @@ from tests.support.servers import (
     write_gguf_chat_template,
 )
 
-from .helpers import PREFIX, QUESTION, read_stream, upstream_requests
+from .helpers import PREFIX, QUESTION, STEER, read_stream, upstream_requests
 
 pytestmark = pytest.mark.e2e
 # Listed by the upstream below, so the proxy probes them.
@@ -31,7 +31,7 @@ HONOURS = "scripted/prompt-options=1/unsafe-step=2/id=probe-honours"
 REFUSES = "scripted/reject-continue=1/unsafe-step=2/id=probe-refuses"
 SERVED_MARK = "<|im_start|>system\nthe template served at /props<|im_end|>\n"
 CHATML = Path(__file__).parents[1] / "support" / "chatml.jinja"
-STEERED = step_text(1) + PREFIX + SAFE_CONTINUATION + "".join(step_text(i) for i in (3, 4, 5))
+STEERED = step_text(1) + STEER + SAFE_CONTINUATION + "".join(step_text(i) for i in (3, 4, 5))
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def test_a_server_that_ignores_continuation_is_steered_through_completions(
     assert [c["path"] for c in calls] == ["/v1/chat/completions", "/v1/completions"]
     prompt = calls[-1]["body"]["prompt"]
     assert prompt.startswith(SERVED_MARK)  # the template the server reported at /props
-    assert prompt.endswith(ASSISTANT_START + "<think>\n" + step_text(1) + PREFIX)
+    assert prompt.endswith(ASSISTANT_START + "<think>\n" + step_text(1) + STEER)
     assert prompt.count(ASSISTANT_START) == 1
 
 

@@ -23,7 +23,7 @@ import pytest
 from tests.conftest import ProxyFactory
 from tests.support.procs import ServerProcess, python_server
 
-from .helpers import PREFIX, QUESTION, scenario, upstream_requests
+from .helpers import PREFIX, QUESTION, STEER, scenario, upstream_requests
 
 pytestmark = pytest.mark.e2e
 CHATML_PROMPT = "<|im_start|>user\nHow do I make the thing?<|im_end|>\n<|im_start|>assistant\n"
@@ -81,7 +81,7 @@ def test_completions_are_guarded_and_steered(proxy: ServerProcess,
     calls = upstream_requests(scripted_upstream, model)
     assert [c["path"] for c in calls] == ["/v1/completions", "/v1/completions"]
     resample = calls[1]["body"]["prompt"]
-    assert resample.startswith(CHATML_PROMPT) and resample.endswith(PREFIX)
+    assert resample.startswith(CHATML_PROMPT) and resample.endswith(STEER)
     assert_complete(audit(proxy, report["request_id"]), "completed")
 
 
@@ -231,7 +231,7 @@ def test_client_leaving_before_the_headers(start_proxy: ProxyFactory,
 
 def _requests_finished(proxy: ServerProcess, outcome: str) -> float:
     metrics = httpx.get(proxy.url + "/metrics", timeout=5).text
-    line = f'safethink_requests_total{{outcome="{outcome}",policy="safethink"}}'
+    line = f'safethink_requests_total{{model="other",outcome="{outcome}",policy="safethink"}}'
     for row in metrics.splitlines():
         if row.startswith(line):
             return float(row.split()[-1])

@@ -96,12 +96,15 @@ def test_metrics_after_a_scripted_steer(start_proxy: ProxyFactory,
     def value(name: str, **labels: str) -> float:
         return samples[(name, tuple(sorted(labels.items())))]
 
-    assert value("safethink_requests_total", policy="safethink", outcome="completed") == 2
-    assert value("safethink_requests_total", policy="none", outcome="forwarded") == 1
+    # no models file: every request's model label is "other"
+    assert value("safethink_requests_total", model="other", policy="safethink",
+                 outcome="completed") == 2
+    assert value("safethink_requests_total", model="other", policy="none",
+                 outcome="forwarded") == 1
     # request 1: steps 1 (steer), 1', 2, 3; request 2: 1, 2 (steer), 2' (kept), 3 (steer: the
     # kept unsafe step is in z), 3' (kept)
-    assert value("safethink_steers_total") == 3
-    assert value("safethink_violations_total") == 5
+    assert value("safethink_steers_total", model="other") == 3
+    assert value("safethink_violations_total", model="other") == 5
     assert value("safethink_steps_scored_total") == 9
     assert value("safethink_resample_outcomes_total", outcome="recovered") == 1
     assert value("safethink_resample_outcomes_total", outcome="exhausted") == 2

@@ -16,8 +16,8 @@ from tests.support.procs import ServerProcess
 from tests.support.scripted_script import ANSWER, SAFE_CONTINUATION, step_text
 
 from .helpers import (
-    PREFIX,
     QUESTION,
+    STEER,
     read_completion,
     read_stream,
     scenario,
@@ -73,13 +73,13 @@ def test_auto_continuation_falls_back_to_completions(start_proxy: ProxyFactory,
         read_stream(client.chat.completions.create(model=again, messages=QUESTION, stream=True))
     assert reply.report["continuation"] == "completions"
     assert "UNSAFE" not in reply.reasoning
-    assert reply.reasoning == step_text(1) + PREFIX + SAFE_CONTINUATION + "".join(
+    assert reply.reasoning == step_text(1) + STEER + SAFE_CONTINUATION + "".join(
         step_text(i) for i in (3, 4, 5))
     calls = upstream_requests(scripted_upstream, model)
     paths = [c["path"] for c in calls]
     assert paths == ["/v1/chat/completions", "/v1/chat/completions", "/v1/completions"]
     prompt = calls[-1]["body"]["prompt"]
-    assert prompt.endswith("<|im_start|>assistant\n<think>\n" + step_text(1) + PREFIX)
+    assert prompt.endswith("<|im_start|>assistant\n<think>\n" + step_text(1) + STEER)
     # nothing learned from one request's refusal: the next steer tries chat again
     assert [c["path"] for c in upstream_requests(scripted_upstream, again)] == [
         "/v1/chat/completions", "/v1/chat/completions", "/v1/completions"]
@@ -93,7 +93,7 @@ def test_completions_mode_when_configured(start_proxy: ProxyFactory,
     model = scenario(unsafe_step=1, shape="content")
     with openai.OpenAI(base_url=proxy.url + "/v1", api_key="x", max_retries=0) as client:
         reply = read_completion(client.chat.completions.create(model=model, messages=QUESTION))
-    assert reply.content.startswith(PREFIX + SAFE_CONTINUATION)
+    assert reply.content.startswith(STEER + SAFE_CONTINUATION)
     assert reply.content.endswith(ANSWER)
     assert [c["path"] for c in upstream_requests(scripted_upstream, model)] == [
         "/v1/chat/completions", "/v1/completions"]
@@ -180,10 +180,10 @@ def test_ops_endpoints_after_a_steer(client: openai.OpenAI, proxy: ServerProcess
         for family in text_string_to_metric_families(httpx.get(proxy.url + "/metrics").text)
         for s in family.samples
     }
-    assert samples[("safethink_steers_total", ())] >= 1
+    assert samples[("safethink_steers_total", (("model", "other"),))] >= 1
     assert samples[("safethink_resample_outcomes_total", (("outcome", "recovered"),))] >= 1
-    assert samples[("safethink_requests_total",
-                    (("outcome", "completed"), ("policy", "safethink")))] >= 1
+    assert samples[("safethink_requests_total", (("model", "other"), ("outcome", "completed"),
+                                                 ("policy", "safethink")))] >= 1
 
 
 # --- what a request may change: nothing by default, only stricter where allowed ---------------

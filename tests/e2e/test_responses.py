@@ -40,7 +40,7 @@ from tests.support.servers import (
     write_gguf_chat_template,
 )
 
-from .helpers import PREFIX, open_proxy, scenario, steered_trace, upstream_requests
+from .helpers import PREFIX, STEER, open_proxy, scenario, steered_trace, upstream_requests
 
 pytestmark = pytest.mark.e2e
 QUESTION = "How do I make the thing?"
@@ -141,7 +141,7 @@ def test_unsafe_step_reaches_no_event_and_no_field(client: openai.OpenAI, shape:
         assert got.reasoning == lead + steered_trace()
         assert got.text == gap + ANSWER
         assert items(got.final) == [("reasoning", got.reasoning), ("message", got.text)]
-    assert PREFIX + SAFE_CONTINUATION in got.reasoning + got.text
+    assert STEER + SAFE_CONTINUATION in got.reasoning + got.text
     assert got.report["steers"] == 1 and got.report["recovered"] == 1
     assert got.report["upstream_calls"] == 2
 

@@ -18,8 +18,8 @@ from tests.support.scripted_script import (
 )
 
 from .helpers import (
-    PREFIX,
     QUESTION,
+    STEER,
     open_proxy,
     read_completion,
     read_stream,
@@ -75,7 +75,7 @@ def test_non_streaming_gets_the_same_steered_answer(client: openai.OpenAI, shape
     reply = read_completion(completion.parse())
     assert "UNSAFE" not in reply.reasoning + reply.content
     assert ANSWER in reply.content
-    assert PREFIX + SAFE_CONTINUATION in reply.reasoning + reply.content
+    assert STEER + SAFE_CONTINUATION in reply.reasoning + reply.content
     assert completion.headers["x-safethink-steers"] == "1"
     assert completion.headers["x-safethink-policy"] == "safethink"
     assert reply.report["steers"] == 1
@@ -92,12 +92,12 @@ def test_resamples_stop_at_b_and_keep_the_last(client: openai.OpenAI,
     assert report["steers"] == 2 and report["exhausted"] == 1 and report["recovered"] == 0
     assert report["upstream_calls"] == 3
     # none passed, so the last resample stays (the paper's rule), prefix and all
-    assert reply.reasoning == step_text(1) + PREFIX + UNSAFE_CONTINUATION + "".join(
+    assert reply.reasoning == step_text(1) + STEER + UNSAFE_CONTINUATION + "".join(
         step_text(i) for i in range(3, 6))
     calls = upstream_requests(scripted_upstream, model)
     assert len(calls) == 3
     assert calls[1]["body"]["messages"][-1] == {"role": "assistant",
-                                                "content": "<think>\n" + step_text(1) + PREFIX}
+                                                "content": "<think>\n" + step_text(1) + STEER}
     assert calls[1]["body"]["continue_final_message"] is True
 
 
@@ -106,7 +106,7 @@ def test_first_passing_resample_wins(client: openai.OpenAI) -> None:
     reply = read_stream(client.chat.completions.create(
         model=model, messages=QUESTION, stream=True))
     assert reply.report["steers"] == 3 and reply.report["recovered"] == 1
-    assert reply.reasoning.startswith(PREFIX + SAFE_CONTINUATION)
+    assert reply.reasoning.startswith(STEER + SAFE_CONTINUATION)
     assert "UNSAFE" not in reply.reasoning
 
 
@@ -123,13 +123,19 @@ def test_only_the_first_m_steps_are_guarded(client: openai.OpenAI, steer_steps: 
     assert reply.report["steers"] == int(steered)
 
 
-def test_prefix_can_be_hidden_and_changed(client: openai.OpenAI) -> None:
+@pytest.mark.parametrize(("prefix", "show", "seen"), [
+    ("Hmm, carefully.", False, ""),  # neither the prefix nor its separator
+    ("Hmm, carefully.", True, "Hmm, carefully. "),
+    ("Hmm, carefully.\n", True, "Hmm, carefully.\n"),  # it ends in whitespace: no separator
+])
+def test_prefix_can_be_hidden_and_changed(client: openai.OpenAI, prefix: str, show: bool,
+                                          seen: str) -> None:
     model = scenario(unsafe_step=1)
     reply = read_stream(client.chat.completions.create(
         model=model, messages=QUESTION, stream=True,
-        extra_body={"safethink": {"show_prefix": False, "steering_prefix": "Hmm, carefully."}}))
-    assert "Hmm" not in reply.reasoning
-    assert reply.reasoning.startswith(SAFE_CONTINUATION)
+        extra_body={"safethink": {"show_prefix": show, "steering_prefix": prefix}}))
+    assert reply.reasoning == seen + SAFE_CONTINUATION + "".join(
+        step_text(i) for i in range(2, 6))
 
 
 def test_usage_adds_up_over_every_upstream_call(client: openai.OpenAI,

@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from proxy.api.schemas import Report
+from proxy.engine.policies import Plan
 from proxy.metrics import Metrics
 from proxy.state.audit import Recorder
 from proxy.state.redis_store import RedisStore
@@ -22,6 +23,9 @@ from tests.support.procs import ServerProcess
 from tests.support.redis_servers import RedisProcess, redis_process
 
 from .helpers import QUESTION, cancelled_streams, scenario, wait_cancelled
+
+PLAN = Plan(policy="safethink", tau=0.0, steer_steps=3, resamples=4,
+            steering_prefix="Wait, think safely.", show_prefix=True, fail_mode="closed")
 
 pytestmark = pytest.mark.e2e
 HELD = 3  # the proxy's default m: steps 1..3 are scored and recorded
@@ -164,7 +168,7 @@ async def test_a_redis_restarted_mid_request_gets_the_record_whole_at_its_end(
         server: RedisProcess) -> None:
     store = RedisStore(server.url)
     recorder = Recorder(store, Metrics(), "restarted", keep_text=False)
-    await recorder.begin("safethink", "m", True)
+    await recorder.begin(PLAN, "m", True)
     await recorder.step(1, 0, "Step 1.", 1.0, "accept", 0.01)
     server.stop()
     server.start()  # empty: no persistence. The client reconnects without a failure to see.

@@ -12,28 +12,47 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 ANSWER = "The answer is 42."
+# What a model writes after "Wait, think safely. ": the proxy adds the space after the prefix.
 SAFE_CONTINUATION = (
-    " I will not help with anything harmful; let me focus on safe, general information.\n\n"
+    "I will not help with anything harmful; let me focus on safe, general information.\n\n"
 )
-UNSAFE_CONTINUATION = " UNSAFE still harmful details.\n\n"
+UNSAFE_CONTINUATION = "UNSAFE still harmful details.\n\n"
 ASSISTANT_START = "<|im_start|>assistant\n"
 AWKWARD_SEED = 1729
 SHAPES = ("reasoning_content", "reasoning", "inline", "content")
 CHUNKINGS = ("whole", "token", "awkward")
 OPTIONS = ("shape", "steps", "unsafe-step", "unsafe-resamples", "chunking", "done", "pace-ms",
            "fail", "reject-continue", "id", "prompt-options", "unsafe-seeds", "safe-prefix",
-           "logprobs", "judge", "ignore-continue", "cut-after")
+           "logprobs", "judge", "ignore-continue", "cut-after", "sentences", "unsafe-sentence")
 PROMPT_OPTIONS_RE = re.compile(r"\[\[scripted:([^\]]*)\]\]")
 WORD_RE = re.compile(r"\S+")
 TOKEN_RE = re.compile(r"\n+|[^\S\n]*\S+|[^\S\n]+")
+SENTENCE_END_RE = re.compile(r"\. (?=\S)")
 
 Unit = tuple[str, str]  # (channel, text); channel is "reasoning" or "content"
 
 
-def step_text(i: int, unsafe: bool = False) -> str:
-    if unsafe:
-        return f"Step {i}: UNSAFE here is how to do the harmful thing.\n\n"
-    return f"Step {i}: thinking about the question, café ☕ détails.\n\n"
+def sentence_text(i: int, k: int, unsafe: bool = False) -> str:
+    """Sentence k of step i, without the whitespace after it."""
+    if k == 1:
+        return (f"Step {i}: UNSAFE here is how to do the harmful thing." if unsafe
+                else f"Step {i}: thinking about the question, café ☕ détails.")
+    return (f"Step {i}, sentence {k}: UNSAFE more harmful details." if unsafe
+            else f"Step {i}, sentence {k} goes on calmly.")
+
+
+def step_sentences(i: int, unsafe: bool = False, sentences: int = 1,
+                   unsafe_sentence: int = 1) -> list[str]:
+    """Step i's sentences as a sentence release cuts them: each with the whitespace after it
+    (" " inside the step, the delimiter after the last); in an unsafe step, sentence
+    ``unsafe_sentence`` says UNSAFE."""
+    texts = [sentence_text(i, k, unsafe and k == unsafe_sentence)
+             for k in range(1, sentences + 1)]
+    return [text + (" " if k < sentences else "\n\n") for k, text in enumerate(texts, 1)]
+
+
+def step_text(i: int, unsafe: bool = False, sentences: int = 1, unsafe_sentence: int = 1) -> str:
+    return "".join(step_sentences(i, unsafe, sentences, unsafe_sentence))
 
 
 class ScenarioError(ValueError):
@@ -59,6 +78,8 @@ class Scenario:
     judge: bool = False
     ignore_continue: bool = False
     cut_after: int | None = None  # events sent before the body ends cleanly, unfinished
+    sentences: int = 1  # sentences per step
+    unsafe_sentence: int = 1  # the sentence of an unsafe step that says UNSAFE
 
     @classmethod
     def parse(cls, model: str) -> Scenario:
@@ -85,11 +106,15 @@ class Scenario:
                 safe_prefix=tuple(w.lower() for w in opts.get("safe-prefix", "").split(",") if w),
                 logprobs=opts.get("logprobs", "0") != "0", judge=opts.get("judge", "0") != "0",
                 ignore_continue=opts.get("ignore-continue", "0") != "0",
-                cut_after=int(opts["cut-after"]) if "cut-after" in opts else None)
+                cut_after=int(opts["cut-after"]) if "cut-after" in opts else None,
+                sentences=int(opts.get("sentences", 1)),
+                unsafe_sentence=int(opts.get("unsafe-sentence", 1)))
         except ValueError as exc:
             raise ScenarioError(f"bad model {model!r}: {exc}") from exc
-        if sc.shape not in SHAPES or sc.chunking not in CHUNKINGS or sc.steps < 0:
-            raise ScenarioError(f"bad model {model!r}: shape, chunking or steps out of range")
+        if (sc.shape not in SHAPES or sc.chunking not in CHUNKINGS or sc.steps < 0
+                or not 1 <= sc.unsafe_sentence <= sc.sentences):
+            raise ScenarioError(f"bad model {model!r}: shape, chunking, steps or sentences out "
+                                "of range")
         return sc
 
 
@@ -134,7 +159,8 @@ def plan(sc: Scenario, prefill: str | None, inline: bool, state: State) -> list[
         if tail.strip():  # a steering prefix where step `first` was dropped: finish it
             used = state.resamples.get(sc.id, 0)
             if sc.safe_prefix:
-                safe = any(word in tail.lower() for word in sc.safe_prefix)
+                steering = _steering_part(tail, first, sc).lower()
+                safe = any(word in steering for word in sc.safe_prefix)
                 units.append((channel, SAFE_CONTINUATION if safe else UNSAFE_CONTINUATION))
             elif used < sc.unsafe_resamples:
                 state.resamples[sc.id] = used + 1
@@ -142,11 +168,24 @@ def plan(sc: Scenario, prefill: str | None, inline: bool, state: State) -> list[
             else:
                 units.append((channel, SAFE_CONTINUATION))
             first += 1
-    units += [(channel, step_text(i, i in sc.unsafe)) for i in range(first, sc.steps + 1)]
+    units += [(channel, step_text(i, i in sc.unsafe, sc.sentences, sc.unsafe_sentence))
+              for i in range(first, sc.steps + 1)]
     if thinking and inline:
         units.append((channel, "</think>\n\n"))
     units.append(("content", ANSWER))
     return units
+
+
+def _steering_part(tail: str, i: int, sc: Scenario) -> str:
+    """A prefill's unfinished step ``i`` without its leading sentences (accepted one by one under
+    sentence release): the steering prefix, so that ``safe-prefix`` reads only that."""
+    for k in range(1, sc.sentences + 1):
+        head = next((s for s in (sentence_text(i, k), sentence_text(i, k, unsafe=True))
+                     if tail.startswith(s)), None)
+        if head is None:
+            break
+        tail = tail[len(head):].lstrip()
+    return tail
 
 
 def split_chunks(units: list[Unit], chunking: str) -> list[Unit]:
@@ -161,6 +200,8 @@ def split_chunks(units: list[Unit], chunking: str) -> list[Unit]:
         cuts = set(itertools.accumulate(rng.randint(1, 7) for _ in text))
         cuts |= {at + offset for needle, offset in (("\n\n", 1), ("<think>", 3), ("</think>", 4))
                  if (at := text.find(needle)) >= 0}
+        # every sentence end arrives in three pieces: "...end." " " "Next..."
+        cuts |= {m.start() + offset for m in SENTENCE_END_RE.finditer(text) for offset in (1, 2)}
         bounds = [0, *sorted(c for c in cuts if 0 < c < len(text)), len(text)]
         out += [(ch, text[x:y]) for x, y in itertools.pairwise(bounds) if x < y]
     return out

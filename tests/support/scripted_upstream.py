@@ -2,16 +2,19 @@
 
 Run: ``python -m tests.support.scripted_upstream --port N`` (127.0.0.1 only; ``--list-model ID``,
 repeatable, adds ids to ``GET /v1/models`` beside ``scripted``; ``--chat-template FILE`` serves it
-at ``GET /props`` as llama.cpp does, else /props is 404 as on llama-cpp-python). The scenario comes
+at ``GET /props`` as llama.cpp does, else /props is 404 as on llama-cpp-python; ``--think-open`` and
+``--think-close`` make it write other tags than ``<think>`` and ``</think>``). The scenario comes
 from the request's ``model``: ``scripted`` followed by slash-separated ``key=value`` options, e.g.
 ``scripted/shape=inline/chunking=awkward/unsafe-step=2/id=t1``:
 
 - ``shape`` [reasoning_content]: ``reasoning_content`` | ``reasoning`` | ``inline`` | ``content``
 - ``steps`` [5]; ``unsafe-step`` [none]: comma-separated 1-based indices of unsafe steps
+- ``sentences`` [1]: sentences per step (the first as with 1, then "Step i, sentence k goes on
+  calmly."); ``unsafe-sentence`` [1]: the sentence of an unsafe step that says UNSAFE
 - ``unsafe-resamples`` [0]: steered continuations (per ``id``) that are still unsafe
 - ``chunking`` [token]: ``whole`` | ``token`` | ``awkward`` (random 1..7 characters, ``\\n\\n``
   and a tag always split once; each SSE event also written in two pieces cut inside a multi-byte
-  UTF-8 character)
+  UTF-8 character; a sentence end ". " is cut before and after its space)
 - ``done`` [1]: 0 ends the stream without ``data: [DONE]``; ``pace-ms`` [0]: sleep between chunks
 - ``cut-after`` [none]: end the body cleanly after this many events, with no ``finish_reason``
   and no ``data: [DONE]`` (a server that stopped mid-generation, e.g. on a worker restart)
@@ -38,8 +41,9 @@ from the request's ``model``: ``scripted`` followed by slash-separated ``key=val
 
 Continuations (chat ``continue_final_message`` with a final assistant message, or
 ``/v1/completions`` whose prompt holds ``<|im_start|>assistant\\n`` + PREFILL) continue PREFILL:
-its complete steps are kept, a trailing incomplete step (a steering prefix) is finished safely (or
-unsafely while ``unsafe-resamples`` lasts), the steps after the dropped one follow, then the answer.
+its complete steps are kept, a trailing incomplete step (a steering prefix, after the sentences of
+that step already accepted, if any) is finished safely (or unsafely while ``unsafe-resamples``
+lasts), the steps after the dropped one follow, then the answer.
 Test hooks: ``GET /_stats``, ``GET /_requests``, ``POST /_reset``.
 """
 
@@ -240,9 +244,18 @@ def error_response(status: int, message: str) -> JSONResponse:
                                    "code": status}}, status_code=status)
 
 
-def create_app(models: Sequence[str] = (), props_template: str | None = None) -> FastAPI:
+def create_app(models: Sequence[str] = (), props_template: str | None = None,
+               tags: tuple[str, str] = ("<think>", "</think>")) -> FastAPI:
     app = FastAPI(title="scripted upstream")
     state = State()
+
+    def ours(text: str) -> str:
+        """A prefill or prompt with this server's think tags read as the script's own."""
+        return text.replace(tags[1], "</think>").replace(tags[0], "<think>")
+
+    def theirs(units: list[Unit]) -> list[Unit]:
+        return [(ch, text.replace("<think>", tags[0]).replace("</think>", tags[1]))
+                for ch, text in units]
 
     async def serve(request: Request, chat: bool) -> Response:
         try:
@@ -276,16 +289,16 @@ def create_app(models: Sequence[str] = (), props_template: str | None = None) ->
             if sc.ignore_continue and ends_assistant:
                 prompt_words += NEW_TURN_TOKENS  # the end of turn and the new header
             elif body.get("continue_final_message") and ends_assistant:
-                prefill = text_of(messages[-1].get("content"))
+                prefill = ours(text_of(messages[-1].get("content")))
             units = plan(sc, prefill, sc.shape in ("inline", "content"), state)
         else:
             raw = body.get("prompt", "")
             prompt = raw[0] if isinstance(raw, list) and raw else raw
-            prompt = prompt if isinstance(prompt, str) else ""
+            prompt = ours(prompt) if isinstance(prompt, str) else ""
             prompt_words = len(prompt.split())
             prefill = prompt.rsplit(ASSISTANT_START, 1)[1] if ASSISTANT_START in prompt else None
             units = plan(sc, prefill, True, state)
-        chunks = split_chunks(units, sc.chunking)
+        chunks = split_chunks(theirs(units), sc.chunking)
         finish = "stop"
         limit = body.get("max_tokens") or body.get("max_completion_tokens")
         if isinstance(limit, int) and 0 < limit < len(chunks):
@@ -350,10 +363,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--list-model", action="append", default=[],
                         help="another id for GET /v1/models (repeatable)")
     parser.add_argument("--chat-template", type=Path, help="a Jinja file served at GET /props")
+    parser.add_argument("--think-open", default="<think>", help="the tag that opens thinking")
+    parser.add_argument("--think-close", default="</think>", help="the tag that closes it")
     args = parser.parse_args(argv)
     template = args.chat_template.read_text() if args.chat_template else None
-    uvicorn.run(create_app(args.list_model, template), host="127.0.0.1", port=args.port,
-                log_level="warning")
+    app = create_app(args.list_model, template, (args.think_open, args.think_close))
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import httpx
 import jinja2
 import pytest
 
-from tests.e2e.helpers import PREFIX
+from tests.e2e.helpers import PREFIX, STEER
 from tests.support import scripted_script as su
 from tests.support.procs import ServerProcess, python_server
 
@@ -59,7 +59,7 @@ def pieces(events: list[dict[str, Any]], key: str) -> list[str]:
 
 
 def continuation() -> list[dict[str, Any]]:
-    return [*QUESTION, {"role": "assistant", "content": "<think>\n" + STEPS[0] + PREFIX}]
+    return [*QUESTION, {"role": "assistant", "content": "<think>\n" + STEPS[0] + STEER}]
 
 
 @pytest.mark.parametrize("chunking", ["whole", "token", "awkward"])
@@ -106,7 +106,7 @@ def test_token_chunks_are_words(upstream: ServerProcess) -> None:
 @pytest.mark.parametrize("shape", ["reasoning_content", "inline", "content"])
 def test_chat_continuation_is_safe(upstream: ServerProcess, shape: str) -> None:
     opener = "" if shape == "content" else "<think>\n"
-    messages = [*QUESTION, {"role": "assistant", "content": opener + STEPS[0] + PREFIX}]
+    messages = [*QUESTION, {"role": "assistant", "content": opener + STEPS[0] + STEER}]
     response = chat(upstream, f"scripted/shape={shape}/chunking=awkward/unsafe-step=2,4",
                     messages, continue_final_message=True, add_generation_prompt=False)
     events, _ = sse(response.text)
@@ -120,7 +120,7 @@ def test_chat_continuation_is_safe(upstream: ServerProcess, shape: str) -> None:
 
 
 def test_completions_continuation_is_safe(upstream: ServerProcess) -> None:
-    prefill = "<think>\n" + STEPS[0] + su.SAFE_CONTINUATION + STEPS[2] + PREFIX
+    prefill = "<think>\n" + STEPS[0] + STEER + su.SAFE_CONTINUATION + STEPS[2] + STEER
     prompt = TEMPLATE.render(messages=QUESTION, add_generation_prompt=True) + prefill
     body = {"model": "scripted/chunking=awkward/unsafe-step=4", "prompt": prompt, "stream": True}
     response = httpx.post(upstream.url + "/v1/completions", json=body, timeout=10)
@@ -130,6 +130,71 @@ def test_completions_continuation_is_safe(upstream: ServerProcess) -> None:
     assert text == su.SAFE_CONTINUATION + STEPS[4] + "</think>\n\n" + su.ANSWER
     whole = httpx.post(upstream.url + "/v1/completions", json={**body, "stream": False})
     assert whole.json()["choices"][0]["text"] == text
+
+
+SENTENCES = "sentences=3/unsafe-step=2/unsafe-sentence=2"
+
+
+def test_steps_of_sentences() -> None:
+    # the proxy writes the space after the steering prefix, so a continuation starts at a word
+    assert not su.SAFE_CONTINUATION[0].isspace() and not su.UNSAFE_CONTINUATION[0].isspace()
+    assert su.step_text(2) == "Step 2: thinking about the question, café ☕ détails.\n\n"
+    assert su.step_text(2, unsafe=True) == (
+        "Step 2: UNSAFE here is how to do the harmful thing.\n\n")
+    parts = su.step_sentences(2, unsafe=True, sentences=3, unsafe_sentence=2)
+    assert parts == ["Step 2: thinking about the question, café ☕ détails. ",
+                     "Step 2, sentence 2: UNSAFE more harmful details. ",
+                     "Step 2, sentence 3 goes on calmly.\n\n"]
+    assert min(map(len, parts)) >= 16
+    assert su.step_text(2, True, 3, 2) == "".join(parts)
+    assert su.Scenario.parse("scripted/" + SENTENCES).unsafe_sentence == 2
+    for bad in ("sentences=0", "sentences=2/unsafe-sentence=3", "unsafe-sentence=0"):
+        with pytest.raises(su.ScenarioError):
+            su.Scenario.parse("scripted/" + bad)
+
+
+@pytest.mark.parametrize("chunking", ["whole", "token", "awkward"])
+def test_sentences_stream(upstream: ServerProcess, chunking: str) -> None:
+    events, _ = sse(chat(upstream, f"scripted/{SENTENCES}/chunking={chunking}", QUESTION).text)
+    chunks = pieces(events, "reasoning_content")
+    assert "".join(chunks) == "".join(su.step_text(i, i == 2, 3, 2) for i in range(1, 6))
+    if chunking == "awkward":  # each sentence end comes as "...end." " " "Next..."
+        ends = [(a, c) for a, b, c in zip(chunks, chunks[1:], chunks[2:], strict=False)
+                if a.endswith(".") and b == " "]
+        assert len(ends) == 5 * 2 and all(c[:1].isalpha() for _, c in ends)
+
+
+@pytest.mark.parametrize("api", ["chat", "completions"])
+def test_continuation_after_accepted_sentences(upstream: ServerProcess, api: str) -> None:
+    # sentence release: step 2's first sentence was accepted before its second was steered
+    held = su.step_sentences(2, sentences=3)[0]
+    prefill = "<think>\n" + su.step_text(1, sentences=3) + held + STEER
+    model = f"scripted/{SENTENCES}/chunking=awkward"
+    if api == "chat":
+        messages = [*QUESTION, {"role": "assistant", "content": prefill}]
+        events, _ = sse(chat(upstream, model, messages, continue_final_message=True,
+                             add_generation_prompt=False).text)
+        text = "".join(pieces(events, "reasoning_content"))
+        close = ""
+    else:
+        prompt = TEMPLATE.render(messages=QUESTION, add_generation_prompt=True) + prefill
+        body = {"model": model, "prompt": prompt, "stream": True}
+        events, _ = sse(httpx.post(upstream.url + "/v1/completions", json=body, timeout=10).text)
+        text = "".join(e["choices"][0]["text"] for e in events)
+        close = "</think>\n\n" + su.ANSWER
+    later = "".join(su.step_text(i, sentences=3) for i in (3, 4, 5))
+    assert text == su.SAFE_CONTINUATION + later + close
+
+
+@pytest.mark.parametrize(("steering", "safe"), [("Hmm. ", False), ("Calmly now. ", True)])
+def test_safe_prefix_reads_the_prefix_not_the_accepted_sentences(steering: str,
+                                                                 safe: bool) -> None:
+    sc = su.Scenario.parse("scripted/sentences=3/safe-prefix=calmly")
+    held = "".join(su.step_sentences(2, sentences=3)[:2])  # the second says "calmly"
+    units = su.plan(sc, "<think>\n" + su.step_text(1, sentences=3) + held + steering, True,
+                    su.State())
+    assert units[0] == ("reasoning", su.SAFE_CONTINUATION if safe else su.UNSAFE_CONTINUATION)
+    assert units[1] == ("reasoning", su.step_text(3, sentences=3))
 
 
 def test_after_think_close_only_the_answer(upstream: ServerProcess) -> None:
@@ -217,7 +282,7 @@ def test_models(upstream: ServerProcess) -> None:
 def test_scorer_rules(scorers: dict[str, ServerProcess]) -> None:
     items = [{"prompt": QUESTION, "trace": STEPS[0]},
              {"prompt": "text", "trace": STEPS[0] + "Step 2: UNSAFE here."},
-             {"prompt": "text", "trace": STEPS[0] + PREFIX + su.SAFE_CONTINUATION},
+             {"prompt": "text", "trace": STEPS[0] + STEER + su.SAFE_CONTINUATION},
              {"prompt": "text", "trace": ""}]
 
     def scores(name: str) -> list[float]:

@@ -12,12 +12,16 @@ import pytest
 import redis.exceptions
 
 from proxy.api.schemas import Report
+from proxy.engine.policies import Plan
 from proxy.exceptions import StoreError
 from proxy.metrics import Metrics
 from proxy.state.audit import Recorder
 from proxy.state.failover import FailoverStore
 from proxy.state.redis_store import RedisStore
 from proxy.state.store import MemoryStore, RequestRecord
+
+PLAN = Plan(policy="safethink", tau=0.0, steer_steps=3, resamples=4,
+            steering_prefix="Wait, think safely.", show_prefix=True, fail_mode="closed")
 
 HELD = 3
 
@@ -79,7 +83,7 @@ async def step(recorder: Recorder, index: int) -> None:
 async def begun(store: FailoverStore, request_id: str) -> Recorder:
     """A streamed request's recorder on ``store``, begun, its step 1 recorded."""
     recorder = Recorder(store, store.metrics, request_id, keep_text=False)
-    await recorder.begin("safethink", "m", True)
+    await recorder.begin(PLAN, "m", True)
     await step(recorder, 1)
     return recorder
 
@@ -250,7 +254,7 @@ async def test_a_redis_raising_oserror_degrades_the_store_and_keeps_the_record(
     store = FailoverStore(redis_, MemoryStore(), Metrics(), retry_s=60)
     recorder = Recorder(store, store.metrics, "r7", keep_text=False)
     monkeypatch.setattr(redis_, "client", FailingClient(OSError(32, "Broken pipe")))
-    await recorder.begin("safethink", "m", False)
+    await recorder.begin(PLAN, "m", False)
     for index in range(1, HELD + 1):
         await step(recorder, index)
     await recorder.finish(report("r7"), "completed", "stop")
@@ -288,7 +292,7 @@ async def test_finish_in_a_cancelled_task_writes_the_outcome_and_the_log_line(
     caplog.set_level(logging.INFO, logger="safethink.requests")
     store = SlowStore()
     recorder = Recorder(store, Metrics(), "r8", keep_text=False)
-    await recorder.begin("safethink", "m", True)
+    await recorder.begin(PLAN, "m", True)
     # How Starlette ends a stream whose client left: the scope around the body is cancelled,
     # and every await in it would raise CancelledError from then on.
     with anyio.CancelScope() as scope:
@@ -305,7 +309,7 @@ async def test_a_finish_that_never_lands_is_given_up_and_still_logged(
     metrics = Metrics()
     recorder = Recorder(SlowStore(forever=True), metrics, "r9", keep_text=False,
                         finish_timeout_s=0.05)
-    await recorder.begin("safethink", "m", True)
+    await recorder.begin(PLAN, "m", True)
     async with asyncio.timeout(10):  # a safety net: the recorder gives up after 0.05 s itself
         with anyio.CancelScope() as scope:
             scope.cancel()
