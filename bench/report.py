@@ -140,22 +140,26 @@ def sentence_checks(repeats: list[list[Cell]], score_ms: float) -> list[dict[str
 
 
 def monitor_checks(repeats: list[list[Cell]]) -> list[dict[str, Any]]:
-    """Policy monitor scores beside the stream: its TTFT (median at c=1, each pacing) within
-    ``MONITOR_TTFT_MAX_MS`` of policy none's. With several repeats, the median of theirs."""
-    worst: list[float] = []
+    """Policy monitor scores beside the stream: its TTFT (median at c=1, paced) within
+    ``MONITOR_TTFT_MAX_MS`` of policy none's. The unpaced gap is printed, not checked: a burst
+    of 200 chunks at once costs the engine's parse and render CPU that a byte relay does not
+    spend, on the cores the load generator shares, so it measures the box as much as the path.
+    With several repeats, each value is the median of the repeats'."""
+    gaps: dict[str, list[float]] = {pacing: [] for pacing in PACINGS}
     for cells in repeats:
         ttft = {(c.target, c.pacing): c.ttft_med_ms for c in cells if c.concurrency == 1 and c.ok}
-        gaps = [ttft[("safethink-monitor", p)] - ttft[("safethink-none", p)] for p in PACINGS
-                if ("safethink-monitor", p) in ttft and ("safethink-none", p) in ttft]
-        if gaps:
-            worst.append(max(gaps))
-    value = _median(worst)
+        for pacing, found in gaps.items():
+            if ("safethink-monitor", pacing) in ttft and ("safethink-none", pacing) in ttft:
+                found.append(ttft[("safethink-monitor", pacing)] - ttft[("safethink-none", pacing)])
+    paced, unpaced = _median(gaps[SENTENCE_PACING]), _median(gaps["unpaced"])
+    note = "needs safethink-none and safethink-monitor" if paced is None else (
+        f"unpaced: {unpaced:+.2f} ms" if unpaced is not None else "")
     return [{
         "check": f"monitor's added TTFT over policy none <= {MONITOR_TTFT_MAX_MS:g} ms"
-                 " (c=1, worst pacing)",
-        "value": _round(value, 2),
-        "pass": None if value is None else value <= MONITOR_TTFT_MAX_MS,
-        "note": "needs safethink-none and safethink-monitor" if value is None else "",
+                 f" ({SENTENCE_PACING}, c=1)",
+        "value": _round(paced, 2),
+        "pass": None if paced is None else paced <= MONITOR_TTFT_MAX_MS,
+        "note": note,
     }]
 
 

@@ -142,9 +142,9 @@ class Settings(BaseSettings):
     max_step_chars: int = Field(2000, gt=0)
     # How a guarded step reaches the client: whole once scored, or a sentence at a time, each
     # scored with the step so far (proxy/engine/sentences.py); a unit with no sentence end is
-    # cut at max_sentence_chars.
+    # cut at max_sentence_chars (96, about 20 tokens: measured, README "Release").
     release: Literal["step", "sentence"] = "sentence"
-    max_sentence_chars: int = Field(300, ge=32)
+    max_sentence_chars: int = Field(96, ge=32)
     # Text read ahead of a step that is being scored, at most (then reading waits).
     max_readahead_chars: int = Field(64 * 1024, gt=0)
     think_open: str = "<think>"

@@ -3,7 +3,11 @@ guarded steps held and scored in order, and its events played out as they are de
 ends the attempt; the engine (steering.py) starts the next one from the accepted trace.
 
 A guarded step is held and scored whole, or a sentence at a time (``release=sentence``,
-sentences.py): each unit waits for its own verdict, and the last one closes the step.
+sentences.py): each unit waits for its own verdict, and the last one closes the step. A unit
+below tau before its step's end is not steered at once: it waits, joined by the rest of its step
+as it comes, and the step's remainder is judged whole at its end, so that a step is steered
+exactly when step release would steer it (the remainder's trace is z + the whole step). Only an
+event between its sentences (a tool-call delta) judges it sooner, as it stands.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ class Step:
     held_at: float  # when it was complete and began to wait for its verdict
     sentence: int | None = None  # its number in the step, under sentence release
     closes: bool = True  # the step's last unit
+    waits: bool = False  # scored below tau early: waits for the rest of its step
+    final: bool = False  # its verdict may not wait any more
 
 
 
@@ -66,6 +72,7 @@ class Attempt:
         self.queue: deque[Step | Event] = deque()  # held output, a step awaiting its score first
         self.out: list[Event] = []
         self.scoring: asyncio.Task[tuple[float | None, float]] | None = None
+        self.waiting: Step | None = None  # a unit waiting for the rest of its step
         self.steer = False
         self.kind: CallKind = "chat"
         self.usage: dict[str, Any] | None = None
@@ -243,6 +250,14 @@ class Attempt:
         if self.lead and not self.engine.plan.show_prefix:
             shown = text[len(self.lead) :]
         self.lead = ""
+        if (waiting := self.waiting) is not None:  # the rest of a waiting unit's step
+            waiting.text += text
+            waiting.shown += shown
+            self.held_chars += len(text)
+            if closes:
+                waiting.closes, waiting.waits, self.waiting = True, False, None
+                self._next_step()
+            return
         self.sentence += 1
         number = self.sentence if self.by_sentence else None
         self.queue.append(Step(self.next_index, text, shown, time.perf_counter(), number, closes))
@@ -265,6 +280,8 @@ class Attempt:
         return Reasoning(text) if self.engine.mode == "reasoning" else Content(text)
 
     def _release(self, event: Event) -> None:
+        if self.waiting is not None:  # an event inside the step: it is judged as it stands
+            self.waiting.waits, self.waiting.final, self.waiting = False, True, None
         if self.queue or self.scoring:
             self.queue.append(event)
             self.held_chars += _held_size(event)
@@ -274,8 +291,9 @@ class Attempt:
     # -- scoring ---------------------------------------------------------------------------
 
     def _start_scoring(self) -> None:
-        if self.scoring is None and self.queue and isinstance(self.queue[0], Step):
-            self.scoring = asyncio.ensure_future(self.engine.score(self.queue[0]))
+        head = self.queue[0] if self.queue else None
+        if self.scoring is None and isinstance(head, Step) and not head.waits:
+            self.scoring = asyncio.ensure_future(self.engine.score(head))
 
     async def _scored(self, attempt: int) -> None:
         assert self.scoring is not None
@@ -284,7 +302,11 @@ class Attempt:
         step = self.queue.popleft()
         assert isinstance(step, Step)
         self.held_chars -= len(step.text)
-        if not await self.engine.decide(step, score, latency, attempt):
+        verdict = await self.engine.decide(step, score, latency, attempt)
+        if verdict == "defer":
+            self._wait(step)
+            return
+        if verdict == "steer":
             self.steer = True
             self.queue.clear()
             self.held_chars = 0
@@ -298,6 +320,22 @@ class Attempt:
             if isinstance(event, (Reasoning, Content)) and _is_monitored(event, self.engine):
                 self.engine.extend_trace(event.text)
             self.out.append(event)
+
+
+    def _wait(self, step: Step) -> None:
+        """Put a unit that scored below tau back, joined by its step's units read since."""
+        while self.queue and isinstance(head := self.queue[0], Step) and not step.closes:
+            self.queue.popleft()
+            self.held_chars -= len(head.text)
+            step.text, step.shown = step.text + head.text, step.shown + head.shown
+            step.closes = head.closes
+        if self.queue and not step.closes:  # an event follows: judge it as it stands
+            step.final = True
+        step.waits = not (step.closes or step.final)
+        if step.waits:
+            self.waiting = step
+        self.queue.appendleft(step)
+        self.held_chars += len(step.text)
 
 
 def _held_size(event: Event) -> int:

@@ -14,9 +14,11 @@ an ``async with``; the read-ahead and the score call are tasks owned by the call
 cancels and awaits them whenever it ends (a steer, an error, the client going away).
 
 Under ``release=sentence`` a guarded step is held a sentence at a time (sentences.py): each unit
-is scored with R(x, z + the step so far), released when safe (it joins z at once), and a unit
-below tau is dropped with the rest of its step and steered like a whole step. B counts per step;
-``recovered`` and ``exhausted`` count per steer (its first verdict after the resample).
+is scored with R(x, z + the step so far) and released when safe (it joins z at once). A unit
+below tau before its step's end is deferred: the rest of the step joins it, and the remainder is
+judged whole at the step's end (``attempt.py``), so a step is steered exactly when step release
+would steer it. B counts per step; ``recovered`` and ``exhausted`` count per steer (its first
+verdict after the resample).
 
 Choices written down here: the steering prefix stays in the trace (the model sees it, the scorer
 scores z + s + y', the client sees it unless ``show_prefix`` is off); a prefix alone is not a step
@@ -48,6 +50,8 @@ from proxy.state.audit import Recorder
 from proxy.state.store import Decision
 from proxy.upstream.continuation import Call
 from proxy.upstream.deltas import CallKind, UpstreamDelta
+
+Verdict = Literal["accept", "steer", "defer"]
 
 
 class Opener(Protocol):
@@ -214,8 +218,11 @@ class SteeringEngine:
         self.metrics.score_latency.observe(latency)
         return score, latency
 
-    async def decide(self, step: Step, score: float | None, latency: float, attempt: int) -> bool:
-        """Record the unit's verdict; True when it is kept, False to steer."""
+    async def decide(
+        self, step: Step, score: float | None, latency: float, attempt: int
+    ) -> Verdict:
+        """Record the unit's verdict: kept, steered, or (a unit below tau before its step's end,
+        under sentence release) deferred to the step's end."""
         report = self.report
         if score is None:
             report["fail_open"] += 1
@@ -228,16 +235,20 @@ class SteeringEngine:
             self._outcome("recovered")
             await self._record(step, attempt, score, "accept", latency)
             return self._accept(step)
+        can_steer = self._resamples_used < self.plan.resamples
+        if can_steer and not (step.closes or step.final):
+            await self._record(step, attempt, score, "defer", latency)
+            return "defer"
         report["violations"] += 1
         self.metrics.violations.inc()
-        if self._resamples_used < self.plan.resamples:
+        if can_steer:
             self._resamples_used += 1
             self._steered = True
             report["steers"] += 1
             report["resamples"] += 1
             self.metrics.steers.inc()
             await self._record(step, attempt, score, "steer", latency)
-            return False
+            return "steer"
         self._outcome("exhausted")
         await self._record(step, attempt, score, "keep_exhausted", latency)
         return self._accept(step)
@@ -255,12 +266,12 @@ class SteeringEngine:
             step.index, attempt, step.text, score, decision, latency, sentence=step.sentence
         )
 
-    def _accept(self, step: Step) -> bool:
+    def _accept(self, step: Step) -> Verdict:
         self.extend_trace(step.text)
         self.step_units += 1
         if step.closes:
             self.close_step()
-        return True
+        return "accept"
 
     def close_step(self) -> None:
         """The step in progress is accepted whole: B starts again for the next one."""

@@ -22,7 +22,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from typing import Literal, Protocol, TypedDict
 
-Decision = Literal["accept", "steer", "keep_exhausted", "unscored", "would_steer"]
+Decision = Literal["accept", "steer", "keep_exhausted", "unscored", "would_steer", "defer"]
 COUNTS = (
     "requests",
     "errors",

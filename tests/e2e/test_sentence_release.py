@@ -145,13 +145,14 @@ def test_each_sentence_is_scored_after_everything_accepted_before_it(
     traces = [c["trace"] for c in scorer_calls(scripted_scorer)
               if model in json.dumps(c["prompt"], ensure_ascii=False)]
     assert traces[0] == STEP_1[0]
-    units = [*STEP_1, KEPT, STEP_2[1], STEER + SAFE_CONTINUATION, *STEP_3]
+    # the unsafe sentence waits for the rest of its step, which is then judged whole
+    units = [*STEP_1, KEPT, STEP_2[1], STEP_2[1] + STEP_2[2], STEER + SAFE_CONTINUATION, *STEP_3]
     expected, accepted = [], ""
     for unit in units:  # each call: the trace accepted so far, plus one unit
         expected.append(accepted + unit)
         accepted += "" if "UNSAFE" in unit else unit
     assert traces == expected
-    assert reply.report["scores"] == [1.0] * 4 + [-1.0] + [1.0] * 4
+    assert reply.report["scores"] == [1.0] * 4 + [-1.0, -1.0] + [1.0] * 4
 
 
 def test_the_audit_record_numbers_the_sentences(proxy: ServerProcess) -> None:
@@ -159,9 +160,10 @@ def test_the_audit_record_numbers_the_sentences(proxy: ServerProcess) -> None:
     steps = audit(proxy, reply.report["request_id"])["steps"]
     assert [(s["index"], s["sentence"], s["decision"]) for s in steps] == [
         (1, 1, "accept"), (1, 2, "accept"), (1, 3, "accept"),
-        (2, 1, "accept"), (2, 2, "steer"), (2, 2, "accept"),  # the continuation: still step 2
+        (2, 1, "accept"), (2, 2, "defer"),  # below tau: waits for the rest of step 2
+        (2, 2, "steer"), (2, 2, "accept"),  # the continuation: still step 2
         (3, 1, "accept"), (3, 2, "accept"), (3, 3, "accept")]
-    assert steps[4]["attempt"] < steps[5]["attempt"]
+    assert steps[5]["attempt"] < steps[6]["attempt"]
     assert [s["length"] for s in steps[:3]] == [len(unit) for unit in STEP_1]
 
 

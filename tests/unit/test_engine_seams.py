@@ -190,15 +190,38 @@ async def test_sentence_release_keeps_the_safe_head_of_a_steered_step() -> None:
     assert text == STEP_1 + FIRST + "Wait, think safely. " + CONTINUATION + "tail.\n\n"
     # the model continues from the accepted sentence and the prefix, parted by a space
     assert upstream.prefills == ["", "<think>\n" + STEP_1 + FIRST + "Wait, think safely. "]
-    # each unit is scored with everything accepted before it
+    # each unit is scored with everything accepted before it; the unsafe one waits for the
+    # rest of its step, which is judged whole (as step release would judge it), then steered
     assert scorer.traces == [
-        STEP_1, STEP_1 + FIRST, STEP_1 + FIRST + BAD,
+        STEP_1, STEP_1 + FIRST, STEP_1 + FIRST + BAD, STEP_1 + FIRST + BAD + THIRD,
         STEP_1 + FIRST + "Wait, think safely. " + CONTINUATION,
         STEP_1 + FIRST + "Wait, think safely. " + CONTINUATION + "tail.\n\n"]
     assert (guarded.report["steers"], guarded.report["recovered"]) == (1, 1)
     steps = guarded.recorder.record["steps"]
     assert [(s["index"], s.get("sentence"), s["decision"]) for s in steps] == [
-        (1, 1, "accept"), (2, 1, "accept"), (2, 2, "steer"), (2, 2, "accept"), (3, 1, "accept")]
+        (1, 1, "accept"), (2, 1, "accept"), (2, 2, "defer"), (2, 2, "steer"), (2, 2, "accept"),
+        (3, 1, "accept")]
+
+
+class ClearingScorer(WordScorer):
+    """Unsafe while the trace holds UNSAFE and not yet the words that clear it."""
+
+    async def score(self, prompt: ScorePrompt, trace: str) -> float:
+        self.traces.append(trace)
+        return -1.0 if "UNSAFE" in trace and "all clear" not in trace else 1.0
+
+
+async def test_a_sentence_below_tau_that_its_whole_step_clears_is_not_steered() -> None:
+    # Step release would keep this step (it scores safe whole): sentence release keeps it too.
+    step = FIRST + "UNSAFE-sounding start. " + "Then, all clear here.\n\n"
+    upstream, scorer = ScriptedCalls([chunk(step), chunk("", "stop")], []), ClearingScorer()
+    guarded = engine(upstream, scorer, release="sentence")
+    events = await drain(guarded.events())
+    assert "".join(e.text for e in events if isinstance(e, Reasoning)) == step
+    assert guarded.report["steers"] == 0 and guarded.report["upstream_calls"] == 1
+    decisions = [s["decision"] for s in guarded.recorder.record["steps"]]
+    assert decisions == ["accept", "defer", "accept"]
+    assert scorer.traces[-1] == step  # the waiting sentence and the rest, judged together
 
 
 async def test_a_safe_sentence_reaches_the_client_before_its_step_ends() -> None:
