@@ -123,3 +123,15 @@ def wait_cancelled(upstream: ServerProcess, before: int, within_s: float) -> int
     while (count := cancelled_streams(upstream)) <= before and time.monotonic() < deadline:
         time.sleep(0.05)
     return count
+
+
+def finished_record(proxy: ServerProcess, request_id: str) -> dict[str, Any]:
+    """The request's audit record once it has an outcome (it is written as the stream ends)."""
+    record: dict[str, Any] = {}
+    for _ in range(100):
+        response = httpx.get(f"{proxy.url}/v1/safethink/requests/{request_id}", timeout=5)
+        record = response.json() if response.status_code == 200 else {}
+        if record.get("outcome"):
+            break
+        time.sleep(0.05)
+    return record

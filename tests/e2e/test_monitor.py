@@ -4,9 +4,6 @@ the upstream is called once, and the audit trail says which steps would have bee
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 import httpx
 import openai
 import pytest
@@ -15,7 +12,14 @@ from tests.conftest import ProxyFactory
 from tests.support.procs import ServerProcess
 from tests.support.scripted_script import ANSWER, step_text
 
-from .helpers import QUESTION, read_completion, read_stream, scenario, upstream_requests
+from .helpers import (
+    QUESTION,
+    finished_record,
+    read_completion,
+    read_stream,
+    scenario,
+    upstream_requests,
+)
 
 pytestmark = pytest.mark.e2e
 TRACE = "".join(step_text(i, unsafe=i == 2) for i in range(1, 6))
@@ -26,17 +30,6 @@ def proxy(start_proxy: ProxyFactory, scripted_upstream: ServerProcess,
           scripted_scorer: ServerProcess) -> ServerProcess:
     return start_proxy(upstream_url=scripted_upstream.url + "/v1", reward=scripted_scorer.url,
                        policy="monitor")
-
-
-def audit(proxy: ServerProcess, request_id: str) -> dict[str, Any]:
-    record: dict[str, Any] = {}
-    for _ in range(100):  # the record's outcome is written as the stream ends
-        response = httpx.get(f"{proxy.url}/v1/safethink/requests/{request_id}", timeout=5)
-        record = response.json() if response.status_code == 200 else {}
-        if record.get("outcome"):
-            break
-        time.sleep(0.05)
-    return record
 
 
 @pytest.mark.parametrize("stream", [True, False])
@@ -58,7 +51,7 @@ def test_the_client_reads_the_harmful_trace_untouched_and_the_audit_says_would_s
     assert report["policy"] == "monitor" and report["steers"] == 0
     # steps 1..3 scored (m = 3), each with the steps before it: 2 and 3 hold UNSAFE in z
     assert report["scores"] == [1.0, -1.0, -1.0] and report["violations"] == 2
-    steps = audit(proxy, report["request_id"])["steps"]
+    steps = finished_record(proxy, report["request_id"])["steps"]
     assert [(s["index"], s["decision"]) for s in steps] == [
         (1, "accept"), (2, "would_steer"), (3, "would_steer")]
     metrics = httpx.get(proxy.url + "/metrics", timeout=5).text.splitlines()

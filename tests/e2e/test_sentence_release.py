@@ -8,13 +8,11 @@ Every step is three sentences and the second of step 2 says UNSAFE: the client g
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import anthropic
-import httpx
 import openai
 import pytest
 
@@ -31,6 +29,7 @@ from .helpers import (
     QUESTION,
     STEER,
     Reply,
+    finished_record,
     read_completion,
     read_stream,
     scenario,
@@ -83,18 +82,6 @@ def chat(proxy: ServerProcess, model: str, stream: bool = True,
 def assert_never_seen(seen: str) -> None:
     for text in NEVER:
         assert text not in seen
-
-
-def audit(proxy: ServerProcess, request_id: str) -> dict[str, Any]:
-    """The request's record once it has an outcome (it is written as the stream ends)."""
-    record: dict[str, Any] = {}
-    for _ in range(100):
-        response = httpx.get(f"{proxy.url}/v1/safethink/requests/{request_id}", timeout=5)
-        record = response.json() if response.status_code == 200 else {}
-        if record.get("outcome"):
-            break
-        time.sleep(0.05)
-    return record
 
 
 @pytest.mark.parametrize("chunking", ["whole", "token", "awkward"])
@@ -157,7 +144,7 @@ def test_each_sentence_is_scored_after_everything_accepted_before_it(
 
 def test_the_audit_record_numbers_the_sentences(proxy: ServerProcess) -> None:
     reply = chat(proxy, scenario(**OPTIONS))
-    steps = audit(proxy, reply.report["request_id"])["steps"]
+    steps = finished_record(proxy, reply.report["request_id"])["steps"]
     assert [(s["index"], s["sentence"], s["decision"]) for s in steps] == [
         (1, 1, "accept"), (1, 2, "accept"), (1, 3, "accept"),
         (2, 1, "accept"), (2, 2, "defer"),  # below tau: waits for the rest of step 2
@@ -174,7 +161,7 @@ def test_step_release_drops_the_whole_step(proxies: Proxies, chunking: str) -> N
     assert reply.reasoning == steered_trace(sentences=3)
     assert KEPT not in reply.reasoning  # step 2's first sentence went with it
     assert reply.report["steers"] == 1 and reply.report["recovered"] == 1
-    steps = audit(proxy, reply.report["request_id"])["steps"]
+    steps = finished_record(proxy, reply.report["request_id"])["steps"]
     assert [s["decision"] for s in steps] == ["accept", "steer", "accept", "accept"]
     assert not any("sentence" in s for s in steps)
 
