@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from proxy.api.render import OpenAIWire
 from proxy.api.schemas import ChatRequest
-from proxy.api.serving import Incoming, accept, relay, respond
+from proxy.api.serving import Incoming, accept, begin, relay, respond
 from proxy.appstate import state_of
 from proxy.engine.policies import check_supported, request_side
 from proxy.engine.steering import SteeringEngine
@@ -27,7 +27,7 @@ async def chat_completions(request: Request) -> Response:
     if plan.policy == "none":
         return await relay(request, "/chat/completions", incoming)
     engine = chat_engine(request, incoming, incoming.body)
-    await engine.recorder.begin(plan, parsed.model, parsed.stream, key=incoming.key)
+    await begin(engine, incoming)
     include_usage = bool((parsed.stream_options or {}).get("include_usage"))
     wire = OpenAIWire("chat", parsed.model, include_usage)
     return await respond(request, engine, stream=parsed.stream, headers=incoming.headers,

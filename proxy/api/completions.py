@@ -23,7 +23,7 @@ from fastapi.responses import Response
 
 from proxy.api.render import OpenAIWire
 from proxy.api.schemas import CompletionRequest
-from proxy.api.serving import accept, relay, respond
+from proxy.api.serving import accept, begin, relay, respond
 from proxy.appstate import state_of
 from proxy.engine.policies import Plan, RequestSide
 from proxy.engine.steering import SteeringEngine
@@ -56,7 +56,7 @@ async def completions(request: Request) -> Response:
         metrics=metrics,
         request_id=incoming.request_id,
     )
-    await engine.recorder.begin(plan, parsed.model, parsed.stream, key=incoming.key)
+    await begin(engine, incoming)
     include_usage = bool((parsed.stream_options or {}).get("include_usage"))
     wire = OpenAIWire("completions", parsed.model, include_usage)
     return await respond(request, engine, stream=parsed.stream, headers=incoming.headers,

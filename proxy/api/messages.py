@@ -38,7 +38,7 @@ from proxy.api.chat import chat_engine
 from proxy.api.messages_wire import MessagesWire
 from proxy.api.messages_wire import error_response as error_response  # app.py's renderer
 from proxy.api.schemas import ModelRequest
-from proxy.api.serving import accept, respond
+from proxy.api.serving import accept, begin, respond
 from proxy.exceptions import RequestError, UnsupportedFeature
 
 PATH = "/v1/messages"
@@ -85,9 +85,9 @@ class MessagesRequest(ModelRequest):
 async def create_message(request: Request) -> Response:
     """Mounted as a plain Starlette route, as chat is (see app.py)."""
     incoming = await accept(request, MessagesRequest)
-    parsed, plan = incoming.parsed, incoming.plan
+    parsed = incoming.parsed
     engine = chat_engine(request, incoming, chat_body(parsed))
-    await engine.recorder.begin(plan, parsed.model, parsed.stream, key=incoming.key)
+    await begin(engine, incoming)
     return await respond(request, engine, stream=parsed.stream, headers=incoming.headers,
                          wire=MessagesWire(parsed.model))
 

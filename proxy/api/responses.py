@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_val
 from proxy.api.chat import chat_engine
 from proxy.api.responses_wire import ResponsesWire
 from proxy.api.schemas import ModelRequest
-from proxy.api.serving import accept, respond
+from proxy.api.serving import accept, begin, respond
 from proxy.exceptions import RequestError
 
 _ITEM_TYPES = ("message", "reasoning")
@@ -224,10 +224,10 @@ def echoed(request: ResponsesRequest) -> dict[str, Any]:
 async def responses(request: Request) -> Response:
     """Mounted as a plain Starlette route (see app.py), as chat completions is."""
     incoming = await accept(request, ResponsesRequest)
-    parsed, plan = incoming.parsed, incoming.plan
+    parsed = incoming.parsed
     refuse_unsupported(parsed)
     engine = chat_engine(request, incoming, chat_body(parsed))
-    await engine.recorder.begin(plan, parsed.model, parsed.stream, key=incoming.key)
+    await begin(engine, incoming)
     wire = ResponsesWire(incoming.request_id, echoed(parsed))
     return await respond(request, engine, stream=parsed.stream, headers=incoming.headers,
                          wire=wire)

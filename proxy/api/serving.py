@@ -72,6 +72,12 @@ async def accept(request: Request, schema: type[M]) -> Incoming[M]:
     return Incoming(settings, body, parsed, plan, request_id, headers, route, caller.name)
 
 
+async def begin(engine: SteeringEngine, incoming: Incoming[Any]) -> None:
+    """The request's first audit write, from what ``accept`` found (every API's)."""
+    parsed = incoming.parsed
+    await engine.recorder.begin(incoming.plan, parsed.model, parsed.stream, key=incoming.key)
+
+
 async def relay(request: Request, path: str, incoming: Incoming[Any]) -> Response:
     """Policy ``none``: the request as it came, the answer as it comes."""
     metrics = state_of(request).metrics

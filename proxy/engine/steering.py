@@ -193,9 +193,7 @@ class SteeringEngine:
             report["fail_open"] += 1
             await self._record(step, 0, None, "unscored", latency)
             return
-        report["steps_scored"] += 1
-        report["scores"].append(round(score, 4))
-        self.metrics.steps_scored.inc()
+        self._count(score)
         self.metrics.score_latency.observe(latency)
         if score >= self.plan.tau:
             await self._record(step, 0, score, "accept", latency)
@@ -228,9 +226,7 @@ class SteeringEngine:
             report["fail_open"] += 1
             await self._record(step, attempt, None, "unscored", latency)
             return self._accept(step)
-        report["steps_scored"] += 1
-        report["scores"].append(round(score, 4))
-        self.metrics.steps_scored.inc()
+        self._count(score)
         if score >= self.plan.tau:
             self._outcome("recovered")
             await self._record(step, attempt, score, "accept", latency)
@@ -252,6 +248,11 @@ class SteeringEngine:
         self._outcome("exhausted")
         await self._record(step, attempt, score, "keep_exhausted", latency)
         return self._accept(step)
+
+    def _count(self, score: float) -> None:
+        self.report["steps_scored"] += 1
+        self.report["scores"].append(round(score, 4))
+        self.metrics.steps_scored.inc()
 
     def _outcome(self, outcome: Literal["recovered", "exhausted"]) -> None:
         if self._steered:

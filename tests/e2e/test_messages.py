@@ -27,19 +27,13 @@ from tests.support.servers import (
     write_gguf_chat_template,
 )
 
-from .helpers import PREFIX, open_proxy, scenario, steered_trace, upstream_requests
+from .helpers import PREFIX, scenario, steered_trace, upstream_requests
 from .messages_helpers import QUESTION, THINKING, ask, raw_events, sdk_client, signed
 
 pytestmark = pytest.mark.e2e
 BENIGN = "".join(step_text(i) for i in range(1, 6))
 # Validation, not the SDK's lenient construction: every required field there, typed right.
 STRICT_EVENT: TypeAdapter[Any] = TypeAdapter(RawMessageStreamEvent)
-
-
-@pytest.fixture(scope="module")
-def proxy(start_proxy: ProxyFactory, scripted_upstream: ServerProcess,
-          scripted_scorer: ServerProcess) -> ServerProcess:
-    return open_proxy(start_proxy, scripted_upstream, scripted_scorer)
 
 
 @pytest.fixture(scope="module")

@@ -16,17 +16,11 @@ from tests.conftest import ProxyFactory
 from tests.support.procs import ServerProcess
 from tests.support.scripted_script import ANSWER
 
-from .helpers import open_proxy, scenario, upstream_requests
+from .helpers import scenario, upstream_requests
 from .messages_helpers import QUESTION, raw_events, sdk_client
 
 pytestmark = pytest.mark.e2e
 KEY = "messages-test-key"
-
-
-@pytest.fixture(scope="module")
-def proxy(start_proxy: ProxyFactory, scripted_upstream: ServerProcess,
-          scripted_scorer: ServerProcess) -> ServerProcess:
-    return open_proxy(start_proxy, scripted_upstream, scripted_scorer)
 
 
 @pytest.fixture(scope="module")

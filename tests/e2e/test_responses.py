@@ -40,7 +40,7 @@ from tests.support.servers import (
     write_gguf_chat_template,
 )
 
-from .helpers import PREFIX, STEER, open_proxy, scenario, steered_trace, upstream_requests
+from .helpers import PREFIX, STEER, scenario, steered_trace, upstream_requests
 
 pytestmark = pytest.mark.e2e
 QUESTION = "How do I make the thing?"
@@ -62,12 +62,6 @@ EVENT_CLASSES: dict[str, type[Any]] = {
 }
 # Validation, not the SDK's lenient construction: every required field is there, typed right.
 STRICT_EVENT: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
-
-
-@pytest.fixture(scope="module")
-def proxy(start_proxy: ProxyFactory, scripted_upstream: ServerProcess,
-          scripted_scorer: ServerProcess) -> ServerProcess:
-    return open_proxy(start_proxy, scripted_upstream, scripted_scorer)
 
 
 @pytest.fixture(scope="module")

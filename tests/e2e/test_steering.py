@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import openai
 import pytest
 
-from tests.conftest import ProxyFactory
 from tests.support.procs import ServerProcess
 from tests.support.scripted_script import (
     ANSWER,
@@ -20,7 +19,6 @@ from tests.support.scripted_script import (
 from .helpers import (
     QUESTION,
     STEER,
-    open_proxy,
     read_completion,
     read_stream,
     scenario,
@@ -29,12 +27,6 @@ from .helpers import (
 )
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def proxy(start_proxy: ProxyFactory, scripted_upstream: ServerProcess,
-          scripted_scorer: ServerProcess) -> ServerProcess:
-    return open_proxy(start_proxy, scripted_upstream, scripted_scorer)
 
 
 @pytest.fixture(scope="module")
