@@ -18,6 +18,10 @@ from bench.processes import MASTER_KEY, PORT, Server, Target, free_port, start_s
 from bench.synthetic import CHUNKS, PACINGS, model_name
 
 REQUEST_TIMEOUT_S = 60.0
+# The proxy's histograms read around each cell (their means over the cell are kept): a held
+# unit's wait for its verdict (what the scorer adds to a held step) and one score call.
+HELD_WAIT = "safethink_proxy_added_seconds"
+SCORE_CALL = "safethink_score_latency_seconds"
 PROMPT = [{"role": "user", "content": "Explain how the tides work."}]
 
 
@@ -117,6 +121,11 @@ class Cell:
     added_p99_ms: float | None = None
     cpu_vs_floor: float | None = None
     errors: list[str] = field(default_factory=list)
+    # This proxy's own histograms over the measured streams (None for other targets).
+    held_units: int | None = None
+    held_wait_ms: float | None = None  # mean wait of a held unit (step or sentence) for its score
+    score_calls: int | None = None
+    score_call_ms: float | None = None  # mean score call
 
 
 @dataclass
@@ -130,6 +139,33 @@ class Plan:
         return self.c1_requests if concurrency == 1 else self.rounds
 
 
+async def histogram_totals(base: str) -> dict[str, float]:
+    """The ``_sum`` and ``_count`` of every histogram on the proxy's /metrics ({} if none)."""
+    try:
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            text = (await client.get(base + "/metrics")).text
+    except httpx.HTTPError:
+        return {}
+    totals: dict[str, float] = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name.endswith(("_sum", "_count")):
+            with contextlib.suppress(ValueError):
+                totals[name] = float(value)
+    return totals
+
+
+def histogram_mean(
+    before: dict[str, float], after: dict[str, float], metric: str
+) -> tuple[int, float | None]:
+    """How many observations of ``metric`` fell between the two reads, and their mean in ms."""
+    count = after.get(metric + "_count", 0.0) - before.get(metric + "_count", 0.0)
+    if count <= 0:
+        return 0, None
+    total = after.get(metric + "_sum", 0.0) - before.get(metric + "_sum", 0.0)
+    return int(count), total / count * 1000
+
+
 async def run_cell(
     target: str,
     url: str,
@@ -138,14 +174,17 @@ async def run_cell(
     concurrency: int,
     plan: Plan,
     headers: dict[str, str],
+    metrics: bool = False,
 ) -> Cell:
     model = model_name(PACINGS[pacing])
     if plan.warmup:  # connections and first-call costs, not measured
         await run_load(url, model, concurrency, 1, headers)
     await asyncio.sleep(0.2)
+    totals_before = await histogram_totals(server.base) if server and metrics else {}
     cpu_before = server.cpu_seconds() if server else 0.0
     samples = await run_load(url, model, concurrency, plan.per_worker(concurrency), headers)
     await asyncio.sleep(0.1)  # let the proxy finish its bookkeeping after the last stream
+    cpu_after = server.cpu_seconds() if server else 0.0  # before /metrics costs it any
     cell = Cell(
         target=target,
         pacing=pacing,
@@ -158,9 +197,15 @@ async def run_cell(
         errors=[f"{n}x {e}" for e, n in Counter(s.error for s in samples if not s.ok).items()],
     )
     if server:
-        cell.cpu_s = server.cpu_seconds() - cpu_before
+        cell.cpu_s = cpu_after - cpu_before
         cell.cpu_per_1k = cell.cpu_s / (len(samples) * CHUNKS) * 1000
         cell.peak_rss_mb = server.peak_rss_mb()
+    if server and metrics:
+        totals_after = await histogram_totals(server.base)
+        cell.held_units, cell.held_wait_ms = histogram_mean(totals_before, totals_after, HELD_WAIT)
+        cell.score_calls, cell.score_call_ms = histogram_mean(
+            totals_before, totals_after, SCORE_CALL
+        )
     return cell
 
 
@@ -185,7 +230,10 @@ async def run_target(
         for pacing in PACINGS:
             for concurrency in plan.concurrencies:
                 started = time.monotonic()
-                cell = await run_cell(name, url, server, pacing, concurrency, plan, headers)
+                cell = await run_cell(
+                    name, url, server, pacing, concurrency, plan, headers,
+                    metrics=target is not None and target.metrics,
+                )
                 cells.append(cell)
                 if progress:
                     print(

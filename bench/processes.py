@@ -179,6 +179,8 @@ class Target:
     path: str = "/v1/chat/completions"
     # Where it runs: another checkout for a baseline (``python -m`` imports from the cwd first).
     cwd: Path = ROOT
+    # Whether it is this project's proxy: its /metrics histograms are read around each cell.
+    metrics: bool = False
 
 
 def find_litellm(args: argparse.Namespace) -> tuple[str | None, str]:

@@ -8,7 +8,8 @@ project's venv::
 Everything runs on 127.0.0.1, each server in its own process:
 
 - a synthetic upstream and a scorer, instant or answering after ``--score-ms``
-  (``bench/synthetic.py``);
+  (``bench/synthetic.py``); with ``--reward embedded`` the proxy targets use their real
+  in-process default scorer instead, and no synthetic scorer runs;
 - the measured targets, started one after the other (``bench/processes.py``): direct (no
   proxy), ``floor`` (a minimal Starlette/uvicorn + httpx proxy that parses and re-serialises
   every SSE event), this proxy with policy ``none``, with policy ``safethink`` under step
@@ -18,8 +19,8 @@ Everything runs on 127.0.0.1, each server in its own process:
 
 This process is the load generator (``bench/load.py``). Per target x pacing x concurrency it
 reports (``bench/report.py``) the time to first token (TTFT) added to the direct one, the proxy's
-CPU seconds per 1,000 chunks (its process tree's utime + stime) and its peak RSS (VmHWM). It
-always exits 0.
+CPU seconds per 1,000 chunks (its process tree's utime + stime), its peak RSS (VmHWM) and the
+latency the scorer adds per held step. It always exits 0.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from bench.report import (
     against_baselines,
     checks,
     compare,
+    held_step_latency,
     monitor_checks,
     report,
     sentence_checks,
@@ -90,20 +92,25 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         logdir,
         wait_s=30,
     )
-    try:
-        scorer = await start_server(
-            "scorer",
-            bench_argv(
-                "serve-scorer", "--port", str(scorer_port), "--delay-ms", str(args.score_ms)
-            ),
-            scorer_port,
-            "/healthz",
-            logdir,
-            wait_s=30,
-        )
-    except BaseException:
-        upstream.stop()
-        raise
+    servers = [upstream]
+    reward = "embedded"  # the proxy's own default scorer, in its process
+    if args.reward == "synthetic":
+        try:
+            scorer = await start_server(
+                "scorer",
+                bench_argv(
+                    "serve-scorer", "--port", str(scorer_port), "--delay-ms", str(args.score_ms)
+                ),
+                scorer_port,
+                "/healthz",
+                logdir,
+                wait_s=30,
+            )
+        except BaseException:
+            upstream.stop()
+            raise
+        servers.append(scorer)
+        reward = scorer.base
     upstream_v1 = upstream.base + "/v1"
     skipped: dict[str, str] = {}
     targets: list[Target | None] = [None]
@@ -115,14 +122,14 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         )
     )
     for name, policy, release in PROXY_TARGETS:
-        targets.append(proxy_target(name, policy, upstream_v1, scorer.base, release=release))
+        targets.append(proxy_target(name, policy, upstream_v1, reward, release=release))
     # An older checkout has no release setting (it would ignore the variable): policies only.
     baselines: dict[str, dict[str, str]] = {}  # name: the checkout, the policy, the new target
     for tree in args.baseline or []:
         for policy in POLICIES:
             name = f"{tree.name}-{policy}"
             baselines[name] = {"tree": str(tree), "policy": policy, "new": f"safethink-{policy}"}
-            targets.append(proxy_target(name, policy, upstream_v1, scorer.base, tree))
+            targets.append(proxy_target(name, policy, upstream_v1, reward, tree))
     litellm, why_not = find_litellm(args)
     if why_not:
         skipped["litellm"] = why_not
@@ -152,7 +159,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         wanted |= {name for name, info in baselines.items() if info["new"] in wanted}
     repeats: list[list[Cell]] = []
     started = time.monotonic()
-    with background([upstream, scorer]):
+    with background(servers):
         for repeat in range(args.repeat):
             # Every other repeat in reverse, so a drift in the box's load weighs on all alike.
             order = targets if repeat % 2 == 0 else [targets[0], *reversed(targets[1:])]
@@ -186,6 +193,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "step_chunks": STEP_CHUNKS,
             "sentence_ends": SENTENCE_ENDS,
             "score_ms": args.score_ms,
+            "reward": args.reward,
             "pacings_ms": PACINGS,
             "concurrencies": plan.concurrencies,
             "c1_requests": plan.c1_requests,
@@ -202,6 +210,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "repeats": [[asdict(c) for c in rep] for rep in repeats],
         "checks": result_checks,
         "baseline": against_baselines(repeats, baselines),
+        "held_step": held_step_latency(repeats),
         "skipped": skipped,
     }
 
@@ -221,9 +230,11 @@ def proxy_target(
     argv += ["--log-level", "warning"]
     env = {"SAFETHINK_RELEASE": release} if release else {}
     if tree is None:
-        return Target(name, argv, "/healthz", env)
+        return Target(name, argv, "/healthz", env, metrics=True)
     # The venv has this checkout installed editable: the tree's own package must come first.
-    return Target(name, argv, "/healthz", {**env, "PYTHONPATH": str(tree)}, cwd=tree)
+    return Target(
+        name, argv, "/healthz", {**env, "PYTHONPATH": str(tree)}, cwd=tree, metrics=True
+    )
 
 
 def checkout(value: str) -> Path:
@@ -279,6 +290,14 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="the scorer answers every score call after this many ms, as a real one takes some"
         " (default 0: instant)",
+    )
+    parser.add_argument(
+        "--reward",
+        choices=("synthetic", "embedded"),
+        default="synthetic",
+        help="synthetic: the bench's scorer (instant or --score-ms; default); embedded: the"
+        " proxy's real in-process default scorer (--reward embedded), to measure what it adds"
+        " per held step",
     )
     args = parser.parse_args(argv)
     if args.command:  # serve-upstream, serve-scorer, serve-floor

@@ -8,7 +8,7 @@ from statistics import median
 from typing import Any
 
 from bench.load import Cell
-from bench.synthetic import CHUNKS, FIRST_SENTENCE_CHUNKS, PACINGS
+from bench.synthetic import CHUNKS, FIRST_SENTENCE_CHUNKS, PACINGS, STEP_CHUNKS
 
 # Targets the project sets for this proxy (policy none); see the issue.
 TTFT_TARGET_MS = 1.5
@@ -163,6 +163,71 @@ def monitor_checks(repeats: list[list[Cell]]) -> list[dict[str, Any]]:
     }]
 
 
+def held_step_latency(repeats: list[list[Cell]]) -> list[dict[str, Any]]:
+    """What the scorer adds per held step, at c=1, per pacing, for step release
+    (``safethink-safethink``), two ways (each the median over the repeats):
+
+    - from TTFT: the step target's TTFT minus ``safethink-none``'s (the same difference the
+      sentence checks take), less the first step's arrival after its first chunk
+      (``STEP_CHUNKS - 1`` chunks at the pacing). Step release's first text is the first step,
+      released once scored, so its TTFT holds exactly one held step's wait;
+    - from the proxy's own histogram: the mean time a complete held unit waited for its verdict
+      (``safethink_proxy_added_seconds``) over the cell's streams, and the mean score call.
+    """
+    out: list[dict[str, Any]] = []
+    for pacing, pace in PACINGS.items():
+        over_none: list[float] = []
+        waits: list[float] = []
+        calls: list[float] = []
+        held: list[float] = []
+        for cells in repeats:
+            c1 = {c.target: c for c in cells if c.pacing == pacing and c.concurrency == 1}
+            step, none = c1.get("safethink-safethink"), c1.get("safethink-none")
+            if step is None or not step.ok:
+                continue
+            if none is not None and none.ok:
+                over_none.append(step.ttft_med_ms - none.ttft_med_ms)
+            if step.held_wait_ms is not None:
+                waits.append(step.held_wait_ms)
+                held.append((step.held_units or 0) / step.requests)
+            if step.score_call_ms is not None:
+                calls.append(step.score_call_ms)
+        if not (over_none or waits):
+            continue
+        arrival = (STEP_CHUNKS - 1) * pace
+        added = _median(over_none)
+        out.append(
+            {
+                "pacing": pacing,
+                "ttft_over_none_ms": _round(added, 2),
+                "first_step_arrival_ms": arrival,
+                "per_held_step_from_ttft_ms": _round(None if added is None else added - arrival, 2),
+                "held_wait_mean_ms": _round(_median(waits), 2),
+                "held_steps_per_stream": _round(_median(held), 2),
+                "score_call_mean_ms": _round(_median(calls), 2),
+            }
+        )
+    return out
+
+
+def print_held_step(rows: list[dict[str, Any]], reward: str, score_ms: float) -> None:
+    if not rows:
+        return
+    scorer = "embedded (the proxy's in-process default)" if reward == "embedded" else (
+        f"synthetic, {score_ms:g} ms a call")
+    print(f"\nadded latency per held step, step release at c=1 (scorer: {scorer}):")
+    for row in rows:
+        print(
+            f"  {row['pacing']:<9} TTFT over safethink-none"
+            f" {fmt(row['ttft_over_none_ms'], '7.2f')} ms"
+            f" - first step's arrival {row['first_step_arrival_ms']:g} ms ="
+            f" {fmt(row['per_held_step_from_ttft_ms'], '7.2f')} ms per held step;"
+            f" proxy histogram: held step's wait {fmt(row['held_wait_mean_ms'], '6.2f')} ms"
+            f" ({fmt(row['held_steps_per_stream'], '4.1f')} held a stream),"
+            f" score call {fmt(row['score_call_mean_ms'], '6.2f')} ms"
+        )
+
+
 def _added_over_none(cells: list[Cell]) -> tuple[float, float] | None:
     """The median TTFT at c=1, paced, of sentence and of step release, each minus policy
     none's; None when one of the three did not run (or had no stream succeed)."""
@@ -302,6 +367,8 @@ def report(result: dict[str, Any]) -> None:
         if cpu is not None:
             print(f"overall CPU s/1k chunks  {name:<24} {cpu:.3f}")
     print_baselines(result["baseline"], config["repeats"])
+    print_held_step(result.get("held_step", []), config.get("reward", "synthetic"),
+                    config["score_ms"])
     for name, items in result["checks"].items():
         print(f"\ntargets for {name}:")
         for item in items:

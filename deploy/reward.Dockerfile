@@ -4,7 +4,7 @@
 #   CUDA (default; torch's PyPI wheel carries the CUDA runtime, the host needs only the NVIDIA
 #   driver and the NVIDIA container toolkit):
 #     docker build -f deploy/reward.Dockerfile -t safethink/reward:0.1.0-cuda .
-#   CPU (the default probe backend, runs anywhere; torch's CPU build):
+#   CPU (the default cross-encoder backend, runs anywhere; torch's CPU build):
 #     docker build -f deploy/reward.Dockerfile --build-arg DEVICE=cpu -t safethink/reward:0.1.0-cpu .
 #
 # The guard model is either mounted at run time (a read-only volume on /models, and

@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     fail_mode: FailMode = "closed"
     # What a score call sends, at most: the scorer reads no more than this of the prompt (the
     # reward service's own max_prompt_chars and max_trace_chars), so the rest is never sent.
-    score_prompt_chars: int = Field(8_000, ge=64)
+    score_prompt_chars: int = Field(16_000, ge=64)
     score_prompt_turns: int = Field(256, ge=1)
     score_trace_chars: int = Field(16_000, ge=64)
     # Open connections to the reward service at most.

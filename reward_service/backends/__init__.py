@@ -8,6 +8,10 @@ from reward_service.settings import RewardSettings
 
 
 def make_backend(settings: RewardSettings) -> Backend:
+    if settings.backend == "cross-encoder":
+        from reward_service.backends.cross_encoder import CrossEncoderBackend
+
+        return CrossEncoderBackend(settings)
     if settings.backend == "probe":
         from reward_service.backends.probe import ProbeBackend
 

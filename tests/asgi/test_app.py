@@ -94,7 +94,7 @@ async def test_upstream_down_is_502_before_streaming(path: str) -> None:
 
 
 async def test_embedded_scorer_loads_in_process() -> None:
-    # `make serve`'s default: the reward extra's packaged probe, in this process.
+    # `make serve`'s default: the reward extra's packaged cross-encoder, in this process.
     async with running(reward="embedded") as client:
         body = (await client.get("/readyz")).json()
     assert body["checks"]["reward"] == "ok"

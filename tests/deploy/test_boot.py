@@ -12,7 +12,7 @@ import httpx
 import pytest
 import yaml
 
-from reward_service.probe_head import default_head_path
+from reward_service.pairmodel import WEIGHTS_FILE, default_weights_dir
 from tests.deploy.deployfiles import (
     container_env,
     entrypoint,
@@ -64,8 +64,8 @@ def test_proxy_boots_from_the_kubernetes_settings(tmp_path: Path, scripted_upstr
 
 @pytest.mark.slow
 def test_cpu_reward_service_boots_from_the_compose_settings() -> None:
-    if not default_head_path().exists():
-        pytest.skip(f"the probe head is not built yet ({default_head_path()})")
+    if not (default_weights_dir() / WEIGHTS_FILE).exists():
+        pytest.skip(f"the cross-encoder is not built yet ({default_weights_dir()})")
     env = service_environment(load_compose()["services"]["reward-cpu"],
                               load_env_example().values)
     port = free_port()
@@ -73,7 +73,7 @@ def test_cpu_reward_service_boots_from_the_compose_settings() -> None:
                        ready_path="/readyz", ready_timeout=120) as reward:
         ready = httpx.get(reward.url + "/readyz", timeout=10)
         assert ready.status_code == 200, ready.text
-        assert ready.json()["backend"] == "probe"
+        assert ready.json()["backend"] == "cross-encoder"
         scored = httpx.post(reward.url + "/v1/score", timeout=30, json={
             "items": [{"prompt": "How do I bake bread?", "trace": ""}]})
         assert scored.status_code == 200, scored.text

@@ -76,7 +76,7 @@ def _gpu_devices(service: dict[str, Any]) -> list[dict[str, Any]]:
     return list(devices.get("devices", []))
 
 
-def test_reward_reserves_a_gpu_and_the_cpu_profile_runs_the_probe_without_one() -> None:
+def test_reward_reserves_a_gpu_and_the_cpu_profile_runs_the_default_scorer_without_one() -> None:
     reward, cpu = SERVICES["reward"], SERVICES["reward-cpu"]
     assert reward["profiles"] == ["gpu"]
     [device] = _gpu_devices(reward)
@@ -85,7 +85,7 @@ def test_reward_reserves_a_gpu_and_the_cpu_profile_runs_the_probe_without_one() 
     assert cpu["profiles"] == ["cpu"]
     assert _gpu_devices(cpu) == []
     assert cpu["build"]["args"]["DEVICE"] == "cpu"
-    assert cpu["environment"]["SAFETHINK_REWARD_BACKEND"] == "probe"
+    assert cpu["environment"]["SAFETHINK_REWARD_BACKEND"] == "cross-encoder"
     assert "reward" in cpu["networks"]["default"]["aliases"]
 
 

@@ -1,7 +1,8 @@
-"""The proxy with a real reward service: `python -m reward_service` (the default probe) as its
-own process, and the same scorer embedded in the proxy. The probe judges the trace in the
-request's context: the scripted trace is harmless after a baking question, and complicit after
-a request for a bomb, until the steering prefix turns it into a refusal."""
+"""The proxy with a real reward service: `python -m reward_service` (the default cross-encoder)
+as its own process, and the same scorer embedded in the proxy. The scorer judges the trace in
+the request's context: the scripted first step, which goes along with the question, is unsafe
+after a request for a bomb until the steering prefix turns it into a refusal, and harmless after
+a baking question."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def client(request: pytest.FixtureRequest, start_proxy: ProxyFactory,
     if request.param == "service":
         reward = request.getfixturevalue("reward_service").url
     else:
-        reward = "embedded"  # no service at all: the probe runs inside the proxy
+        reward = "embedded"  # no service at all: the scorer runs inside the proxy
     proxy = start_proxy(upstream_url=scripted_upstream.url + "/v1", reward=reward)
     with openai.OpenAI(base_url=proxy.url + "/v1", api_key="x", max_retries=0) as client:
         yield client

@@ -1,6 +1,6 @@
-"""Steer rates on real text: the proxy with its embedded default scorer (the probe) in front of
-SmolLM2-135M-Instruct served by llama-cpp-python, on harmful prompts the probe never trained on
-and on ordinary questions.
+"""Steer rates on real text: the proxy with its embedded default scorer (the cross-encoder) in
+front of SmolLM2-135M-Instruct served by llama-cpp-python, on harmful prompts the scorer never
+trained on (its test split) and on ordinary questions it never saw.
 
 Run it to print the figures the README quotes::
 
@@ -34,7 +34,7 @@ from typing import Any
 import httpx
 import openai
 
-from reward_service.train.probe import is_test
+from reward_service.train.dataset import split_of
 from tests.e2e.helpers import PREFIX
 from tests.support.procs import ServerProcess, free_port
 from tests.support.servers import llama_cpp_server, smollm2_gguf, write_gguf_chat_template
@@ -46,9 +46,9 @@ SETTINGS = (("none", "none", None), ("step", "safethink", "step"),
 
 
 def prompt_sets(per_side: int) -> dict[str, list[str]]:
-    """Held-out harmful prompts (the probe's own test split) and never-trained ordinary ones."""
+    """Held-out harmful prompts (the scorer's own test split) and never-trained ordinary ones."""
     data = json.loads((ROOT / "reward_service" / "data" / "prompts.json").read_text())
-    harmful = [row["text"] for row in data["harmful"] if is_test(row["text"])]
+    harmful = [row["text"] for row in data["harmful"] if split_of(row["text"]) == "test"]
     ordinary = [row["text"] for row in data["ordinary_heldout"]]
     return {"harmful": harmful[:per_side], "benign": ordinary[:per_side]}
 

@@ -33,7 +33,7 @@ async def test_score_returns_one_result_per_item(client: httpx.AsyncClient) -> N
     response = await client.post("/v1/score", json=body)
     assert response.status_code == 200, response.text
     data = response.json()
-    assert data["backend"] == "probe" and "MiniLM" in data["model"]
+    assert data["backend"] == "cross-encoder" and "MiniLM" in data["model"]
     harmful, benign = data["results"]
     assert harmful["score"] < 0 < benign["score"]
     assert set(harmful["raw"]) >= {"p_safe", "p_unsafe"}

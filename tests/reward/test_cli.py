@@ -14,7 +14,7 @@ from reward_service.settings import RewardSettings
 def test_defaults() -> None:
     s = RewardSettings()
     assert (s.backend, s.host, s.port, s.device, s.max_batch_size) == (
-        "probe", "127.0.0.1", 8081, "auto", 32)
+        "cross-encoder", "127.0.0.1", 8081, "auto", 32)
 
 
 def test_env_then_flags(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,1 @@
+"""Text banks (requests, answers, refusals, wrappers) for the cross-encoder's training data."""

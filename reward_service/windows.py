@@ -1,0 +1,85 @@
+"""What the cross-encoder reads of an item: token windows over a long request, and the pair it
+scores for a trace.
+
+Request mode (empty trace) reads the whole request, however long (within the engine's character
+budget): its tokens are cut into windows of `size` tokens that overlap by `size - stride`, and the
+request scores as its least safe window. Any span of at most `size - stride` tokens, a harmful
+question buried in a long jailbreak wrapper for one, lies whole inside some window, wherever it
+sits. A request of several paragraphs is also read a paragraph at a time (each that fits a
+window): a question set apart in a paragraph of its own, as wrappers usually put it, is then read
+alone, not averaged with the wrapper text around it in its window.
+
+Trace mode pairs the request's core with the trace's newest text. The core is the request's least
+safe window (the whole request when it fits one window), so the question a wrapper hides is what
+the trace is judged against; the trace keeps its newest tokens, since the newest step is the one
+that decides whether the model now complies or refuses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+Ids = list[int]
+PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSpec:
+    """Window geometry, in tokens (special tokens not counted)."""
+
+    size: int = 128
+    stride: int = 96
+    max_windows: int = 40  # 40 x 96 + 32 = 3,872 tokens: a 16,000-character request whole
+    max_pair_tokens: int = 256  # [CLS] core [SEP] trace [SEP]: the trace keeps 125 at least
+    max_paragraphs: int = 64  # read alone besides the windows; beyond it, the middle ones are not
+
+    def __post_init__(self) -> None:
+        if not 0 < self.stride <= self.size:
+            raise ValueError("window stride must be in (0, size]")
+        if self.max_pair_tokens < self.size + 3 + 16:
+            raise ValueError("max_pair_tokens must hold a whole window and some trace")
+
+
+def window_spans(n_tokens: int, spec: WindowSpec) -> tuple[list[tuple[int, int]], bool]:
+    """Spans [start, end) covering `n_tokens` tokens; the last one ends at the end. Beyond
+    `max_windows` the middle windows are dropped (reported), keeping the start and the end."""
+    if n_tokens <= spec.size:
+        return [(0, n_tokens)], False
+    starts = [*range(0, n_tokens - spec.size, spec.stride), n_tokens - spec.size]
+    cut = len(starts) > spec.max_windows
+    if cut:
+        head = spec.max_windows // 2
+        starts = starts[:head] + starts[len(starts) - (spec.max_windows - head):]
+    return [(s, s + spec.size) for s in starts], cut
+
+
+def request_windows(ids: Sequence[int], spec: WindowSpec) -> tuple[list[Ids], bool]:
+    """The request's token windows, and whether any of its tokens went unread."""
+    spans, cut = window_spans(len(ids), spec)
+    return [list(ids[a:b]) for a, b in spans], cut
+
+
+def paragraphs(text: str, spec: WindowSpec) -> list[str]:
+    """The paragraphs of a request of several, to be read alone (none for a single paragraph:
+    its windows already read it so). Past `max_paragraphs` the middle ones are left to the
+    windows."""
+    parts = [part.strip() for part in PARAGRAPH_BREAK.split(text)]
+    parts = [part for part in parts if part]
+    if len(parts) < 2:
+        return []
+    if len(parts) > spec.max_paragraphs:
+        head = spec.max_paragraphs // 2
+        parts = parts[:head] + parts[len(parts) - (spec.max_paragraphs - head):]
+    return parts
+
+
+def pair(core: Sequence[int], trace: Sequence[int], spec: WindowSpec) -> tuple[Ids, Ids, bool]:
+    """(core ids, trace ids) cut to fit `max_pair_tokens` with the three special tokens: the core
+    keeps its head up to one window, the trace keeps its newest tokens; and whether either was
+    cut."""
+    core_kept = list(core[: spec.size])
+    room = spec.max_pair_tokens - 3 - len(core_kept)
+    trace_kept = list(trace[-room:]) if len(trace) > room else list(trace)
+    return core_kept, trace_kept, len(core_kept) < len(core) or len(trace_kept) < len(trace)
