@@ -43,7 +43,7 @@ if not __package__:  # run as a script (python bench/admission_bench.py)
 import aiohttp
 import psutil
 
-from bench.load import PROMPT, first_token, percentile
+from bench.load import PROMPT, first_token, histogram_totals, percentile
 from bench.processes import Server, background, bench_argv, free_port, start_server
 from bench.synthetic import CHUNKS, FIRST_SENTENCE_CHUNKS, model_name
 
@@ -171,24 +171,6 @@ HISTOGRAMS = {
     "score call": "safethink_score_latency_seconds",
     "held step's wait for its verdict": "safethink_proxy_added_seconds",
 }
-
-
-async def histogram_totals(base: str) -> dict[str, float]:
-    """The ``_sum`` and ``_count`` of every histogram on the proxy's /metrics."""
-    timeout = aiohttp.ClientTimeout(total=10)
-    try:
-        async with aiohttp.ClientSession(timeout=timeout) as session, \
-                session.get(base + "/metrics") as response:
-            text = await response.text()
-    except (aiohttp.ClientError, TimeoutError):
-        return {}
-    totals: dict[str, float] = {}
-    for line in text.splitlines():
-        name, _, value = line.partition(" ")
-        if name.endswith(("_sum", "_count")):
-            with contextlib.suppress(ValueError):
-                totals[name] = float(value)
-    return totals
 
 
 def means_ms(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:

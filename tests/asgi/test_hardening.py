@@ -156,5 +156,5 @@ async def test_a_huge_prompt_is_sent_to_the_scorer_cut_and_the_same_every_step(
     prompts = [json.dumps(call["prompt"]) for call in calls]
     assert len(set(prompts)) == 1
     sent = calls[0]["prompt"]
-    assert sum(len(m["content"]) for m in sent) <= 8_000 + 64
+    assert sum(len(m["content"]) for m in sent) <= 16_000 + 64  # SAFETHINK_SCORE_PROMPT_CHARS
     assert sent[-1] == turns[-1]
