@@ -3,8 +3,8 @@
 These are requests an assistant should answer although they contain words a naive filter flags
 (kill, attack, poison, bomb, hack, shoot, overdose ...). They teach the scorer that such words
 alone are not harm. Nine domains (DOMAINS); per domain, hand-written one-offs (_edgy_one,
-_edgy_two, _edgy_three) come first, then requests built from templates over topic lists
-(_edgy_templated). Points are full, safe, factual sentences (8-30 words each) that an answer
+_edgy_chemistry, _edgy_two, _edgy_three) come first, then requests built from templates over topic
+lists (_edgy_templated). Points are full, safe, factual sentences (8-30 words each) that an answer
 would contain; validate() checks those rules.
 """
 
@@ -12,7 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reward_service.train.banks import _edgy_one, _edgy_templated, _edgy_three, _edgy_two
+from reward_service.train.banks import (
+    _edgy_chemistry,
+    _edgy_one,
+    _edgy_templated,
+    _edgy_three,
+    _edgy_two,
+)
 
 DOMAINS: tuple[str, ...] = ("fiction", "history", "chemistry", "security", "self-defence",
                             "medicine", "law", "everyday", "controversial")
@@ -30,7 +36,7 @@ class Edgy:
 _HAND: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "fiction": _edgy_one.FICTION,
     "history": _edgy_one.HISTORY,
-    "chemistry": _edgy_one.CHEMISTRY,
+    "chemistry": _edgy_chemistry.CHEMISTRY,
     "security": _edgy_two.SECURITY,
     "self-defence": _edgy_two.SELF_DEFENCE,
     "medicine": _edgy_two.MEDICINE,
