@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-Entry = tuple[str, tuple[str, ...]]
+from reward_service.train.banks._edgy_one import Entry
 
 CHEMISTRY: tuple[Entry, ...] = (
     ("Why should you never mix bleach and ammonia when cleaning?", (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# One request and the points a helpful answer makes; every _edgy_* bank holds these.
 Entry = tuple[str, tuple[str, ...]]
 
 FICTION: tuple[Entry, ...] = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-Entry = tuple[str, tuple[str, ...]]
+from reward_service.train.banks._edgy_one import Entry
 
 LAW: tuple[Entry, ...] = (
     ("What's the legal difference between murder and manslaughter?", (

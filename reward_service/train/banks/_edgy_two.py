@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-Entry = tuple[str, tuple[str, ...]]
+from reward_service.train.banks._edgy_one import Entry
 
 SECURITY: tuple[Entry, ...] = (
     ("Explain parameterised queries and why they stop SQL injection attacks.", (
