@@ -6,6 +6,7 @@ Each backend scores the items through its engine, as the service does (a long re
 windows for the cross-encoder); flagged means score < 0 (tau = 0).
 
     python -m reward_service.evaluate [--backends cross-encoder,probe] [--json out.json]
+    python -m reward_service.evaluate --backends cross-encoder:torch,cross-encoder:onnx-int8
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 from sklearn.metrics import roc_auc_score
 
 from reward_service.engine import create_engine
 from reward_service.schemas import ScoreItem
-from reward_service.settings import BackendName, RewardSettings
+from reward_service.settings import RewardSettings
 from reward_service.train import dataset
 from reward_service.train.dataset import Example
 
@@ -98,8 +98,11 @@ FIGURES = (
 )
 
 
-async def score_all(backend: BackendName, examples: Sequence[Example]) -> list[float]:
-    settings = RewardSettings(backend=backend)
+async def score_all(column: str, examples: Sequence[Example]) -> list[float]:
+    """Scores by one column's scorer: a backend name, or `cross-encoder:RUNTIME`."""
+    backend, _, runtime = column.partition(":")
+    chosen = {"cross_encoder_runtime": runtime} if runtime else {}
+    settings = RewardSettings.model_validate({"backend": backend, **chosen})
     out: list[float] = []
     async with create_engine(settings) as engine:
         for start in range(0, len(examples), settings.max_items):
@@ -154,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
     examples = held_out()
     scores: dict[str, list[float]] = {}
     for name in args.backends.split(","):
-        scores[name] = asyncio.run(score_all(cast(BackendName, name), examples))
+        scores[name] = asyncio.run(score_all(name, examples))
     print(table(examples, scores))
     if args.json:
         args.json.write_text(json.dumps({"kinds": [[e.kind, e.split] for e in examples],

@@ -59,6 +59,12 @@ class RewardSettings(BaseSettings):
     # cross-encoder: a directory with config.json and delta.safetensors (default: the committed
     # reward_service/data/cross_encoder/).
     cross_encoder_weights: str | None = None
+    # auto: onnx-int8 on a CPU in float32 (int8 weights on ONNX Runtime, about 1.5x torch's
+    # speed there, reward_service.backends.onnx_int8), torch elsewhere (CUDA, bf16/fp16).
+    cross_encoder_runtime: Literal["auto", "torch", "onnx-int8"] = "auto"
+    # Where the int8 graph is kept between starts (default: $XDG_CACHE_HOME, else ~/.cache,
+    # /safethink/cross-encoder). An unwritable one only costs a rebuild (~15 s) per start.
+    cache_dir: str | None = None
 
     # probe
     probe_head: str | None = None  # default: the committed reward_service/data/probe_head.json

@@ -2,15 +2,17 @@
 scores for a trace.
 
 Request mode (empty trace) reads the whole request, however long (within the engine's character
-budget): its tokens are cut into windows of `size` tokens that overlap by `size - stride`, and the
-request scores as its least safe window. Any span of at most `size - stride` tokens, a harmful
-question buried in a long jailbreak wrapper for one, lies whole inside some window, wherever it
-sits. A request of several paragraphs is also read a paragraph at a time (each that fits a
-window): a question set apart in a paragraph of its own, as wrappers usually put it, is then read
-alone, not averaged with the wrapper text around it in its window.
+budget): its tokens are cut into windows of `size` tokens that overlap by `size - stride`. Any
+span of at most `size - stride` tokens, a harmful question buried in a long jailbreak wrapper for
+one, lies whole inside some window, wherever it sits. A request of several paragraphs is also
+read a paragraph at a time (each that fits a window): a question set apart in a paragraph of its
+own, as wrappers usually put it, is then read alone, not averaged with the wrapper text around it.
+The windows and those paragraphs are the request's units (`request_units`), and the request
+scores as its least safe unit. Training reads a request as its windows only: training on the
+paragraphs too was tried and not kept (README, "Where it is weak").
 
 Trace mode pairs the request's core with the trace's newest text. The core is the request's least
-safe window (the whole request when it fits one window), so the question a wrapper hides is what
+safe unit (the whole request when it fits one window), so the question a wrapper hides is what
 the trace is judged against; the trace keeps its newest tokens, since the newest step is the one
 that decides whether the model now complies or refuses.
 """
@@ -73,6 +75,20 @@ def paragraphs(text: str, spec: WindowSpec) -> list[str]:
         head = spec.max_paragraphs // 2
         parts = parts[:head] + parts[len(parts) - (spec.max_paragraphs - head):]
     return parts
+
+
+def request_units(windows: Sequence[Ids], paragraph_ids: Sequence[Ids],
+                  spec: WindowSpec) -> list[Ids]:
+    """What request mode scores: the windows, then each paragraph that fits a window and is not
+    already a unit (each is read once). The request scores as its least safe unit."""
+    units: list[Ids] = []
+    seen: set[tuple[int, ...]] = set()
+    for ids in [*windows, *(p for p in paragraph_ids if len(p) <= spec.size)]:
+        key = tuple(ids)
+        if key not in seen:
+            seen.add(key)
+            units.append(list(ids))
+    return units
 
 
 def pair(core: Sequence[int], trace: Sequence[int], spec: WindowSpec) -> tuple[Ids, Ids, bool]:

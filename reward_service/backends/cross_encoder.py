@@ -1,28 +1,33 @@
 """The default backend: the project's cross-encoder (MiniLM with a trained delta, `pairmodel`).
 
 Reads what `reward_service.windows` says: an empty trace scores the request as its least safe
-window; a trace is scored paired with the request's core (that least safe window), keeping the
-trace's newest tokens. The proxy scores one request after every step, so each request's windows
-are scored once and kept (`prompt_cache_size` requests, least recently used out first).
+unit (window or short paragraph); a trace is scored paired with the request's core (that least
+safe unit), keeping the trace's newest tokens. The proxy scores one request after every step, so
+each request is read once and kept (`prompt_cache_size` requests, least recently used out
+first).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
 from reward_service.backends.base import ModelBackend, PreparedItem, clamp_score
 from reward_service.backends.embedder import packaged_minilm
+from reward_service.backends.onnx_int8 import Int8Model, graph_key
 from reward_service.backends.torch_utils import (
     configure_threads,
+    cpu_threads,
     micro_batches,
     resolve_device,
     resolve_dtype,
 )
+from reward_service.exceptions import ConfigError
 from reward_service.pairmodel import (
     PairClassifier,
     PairConfig,
@@ -33,16 +38,19 @@ from reward_service.pairmodel import (
 )
 from reward_service.schemas import ScoreResult
 from reward_service.settings import RewardSettings
-from reward_service.windows import Ids, pair, paragraphs, request_windows
+from reward_service.windows import Ids, pair, paragraphs, request_units, request_windows
 
 Row = tuple[Ids, Ids | None]
+Run = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], list[float]]
+Runtime = Literal["torch", "onnx-int8"]
 
 
 @dataclass(frozen=True, slots=True)
 class RequestRead:
-    """A request as the model read it: its least safe window's logit and ids."""
+    """A request as the model read it: its least safe unit's logit (None: not scored yet, a
+    one-unit request only a trace has used) and ids."""
 
-    logit: float
+    logit: float | None
     core: Ids
     windows: int
     cut: bool
@@ -54,7 +62,8 @@ class CrossEncoderBackend(ModelBackend):
     def __init__(self, settings: RewardSettings) -> None:
         super().__init__()
         self.settings = settings
-        self._model: PairClassifier | None = None
+        self._run: Run | None = None
+        self.runtime: Runtime = "torch"
         self._config = PairConfig()
         self._tokenizer: Any = None
         self._device = torch.device("cpu")
@@ -66,16 +75,34 @@ class CrossEncoderBackend(ModelBackend):
         self._device = resolve_device(self.settings)
         configure_threads(self.settings, self._device)
         dtype = resolve_dtype(self.settings, self._device)
-        self._model, self._config, self._tokenizer = load_pair_model(base, weights, self._device,
-                                                                     dtype)
-        self.model_name = f"all-MiniLM-L6-v2+{weights.name}"
+        self.runtime = self._runtime(dtype)
+        model, self._config, self._tokenizer = load_pair_model(base, weights, self._device, dtype)
+        self.model_name = f"all-MiniLM-L6-v2+{weights.name} ({self.runtime})"
+        if self.runtime == "torch":
+            self._run = _torch_run(model)
+            return
+        cache = Path(self.settings.cache_dir) if self.settings.cache_dir else None
+        int8 = Int8Model.load(model, graph_key(self._config.sha256, base), cache,
+                              cpu_threads(self.settings))
+        self._run = int8.logits  # the torch copy goes: the int8 graph is all that scores
+
+    def _runtime(self, dtype: torch.dtype) -> Runtime:
+        wanted = self.settings.cross_encoder_runtime
+        on_cpu_fp32 = self._device.type == "cpu" and dtype == torch.float32
+        if wanted == "onnx-int8" and not on_cpu_fp32:
+            raise ConfigError("cross_encoder_runtime=onnx-int8 runs on the CPU from float32 "
+                              "weights: set device=cpu and dtype=float32 (or auto), or use torch")
+        if wanted == "auto":
+            return "onnx-int8" if on_cpu_fp32 else "torch"
+        return wanted
 
     @property
     def config(self) -> PairConfig:
         return self._config
 
     def forward(self, items: list[PreparedItem]) -> list[ScoreResult]:
-        reads = self._read_requests([item.prompt for item in items])
+        reads = self._read_requests([item.prompt for item in items],
+                                    {item.prompt for item in items if not item.trace})
         traced = [k for k, item in enumerate(items) if item.trace]
         trace_ids = self._ids([items[k].trace for k in traced])
         rows: list[Row] = []
@@ -90,6 +117,7 @@ class CrossEncoderBackend(ModelBackend):
             read = reads[k]
             mode = "trace" if item.trace else "request"
             logit = trace_logits[k] if item.trace else read.logit
+            assert logit is not None  # request mode's prompts were scored above
             cut = item.truncated or read.cut or trace_cut.get(k, False)
             out.append(self._result(logit, mode, read.windows, cut))
         return out
@@ -102,21 +130,25 @@ class CrossEncoderBackend(ModelBackend):
                            raw={"p_safe": p_safe, "p_unsafe": 1.0 - p_safe, "logit": logit,
                                 "threshold": threshold, "windows": float(windows)})
 
-    def _read_requests(self, prompts: list[str]) -> list[RequestRead]:
+    def _read_requests(self, prompts: list[str], scored: set[str]) -> list[RequestRead]:
+        """How each prompt was read, cached. A prompt of several units is scored at once, since
+        its core is its least safe unit; a prompt of one unit (the usual short request) is its
+        own core, and costs a forward pass only when request mode (`scored`) asks for its logit."""
         missing = sorted({p for p in prompts if p not in self._requests})
-        if missing:
-            spec = self._config.windows
-            windowed = [request_windows(ids, spec) for ids in self._ids(missing)]
-            # Paragraphs that fit one window are read alone too; longer ones only in windows.
-            alone = [[ids for ids in self._ids(paragraphs(p, spec)) if len(ids) <= spec.size]
-                     for p in missing]
-            units = [windows + extra for (windows, _), extra in zip(windowed, alone, strict=True)]
-            logits = iter(self.logits([(u, None) for group in units for u in group]))
-            for prompt, group, (windows, cut) in zip(missing, units, windowed, strict=True):
-                scored = [(next(logits), u) for u in group]
-                worst = min(range(len(scored)), key=lambda i: scored[i][0])
-                self._requests[prompt] = RequestRead(scored[worst][0], scored[worst][1],
-                                                     len(windows), cut)
+        todo: list[tuple[str, list[Ids], int, bool]] = []
+        for prompt, (units, windows, cut) in zip(missing, self._units(missing), strict=True):
+            if len(units) == 1 and prompt not in scored:
+                self._requests[prompt] = RequestRead(None, units[0], windows, cut)
+            else:
+                todo.append((prompt, units, windows, cut))
+        for prompt in sorted(scored - set(missing)):
+            read = self._requests[prompt]
+            if read.logit is None:
+                todo.append((prompt, [read.core], read.windows, read.cut))
+        logits = iter(self.logits([(u, None) for _, units, _, _ in todo for u in units]))
+        for prompt, units, windows, cut in todo:
+            logit, core = min(((next(logits), u) for u in units), key=lambda read: read[0])
+            self._requests[prompt] = RequestRead(logit, core, windows, cut)
         reads = []
         for prompt in prompts:
             self._requests.move_to_end(prompt)
@@ -124,6 +156,16 @@ class CrossEncoderBackend(ModelBackend):
         while len(self._requests) > max(self.settings.prompt_cache_size, len(set(prompts))):
             self._requests.popitem(last=False)
         return reads
+
+    def _units(self, prompts: list[str]) -> list[tuple[list[Ids], int, bool]]:
+        """Each prompt's units (`windows.request_units`), its window count, whether it was cut."""
+        spec = self._config.windows
+        out = []
+        for prompt, ids in zip(prompts, self._ids(prompts), strict=True):
+            windows, cut = request_windows(ids, spec)
+            alone = self._ids(paragraphs(prompt, spec))
+            out.append((request_units(windows, alone, spec), len(windows), cut))
+        return out
 
     def _ids(self, texts: list[str]) -> list[Ids]:
         if not texts:
@@ -133,10 +175,10 @@ class CrossEncoderBackend(ModelBackend):
                                          verbose=False)["input_ids"]
         return out
 
-    @torch.inference_mode()
     def logits(self, rows: list[Row]) -> list[float]:
         """One logit per row, in padding-aware micro-batches (benchmarks call this directly)."""
-        model = self._require()
+        if self._run is None:
+            raise RuntimeError("cross-encoder backend used before load()")
         tok = self._tokenizer
         lengths = [len(a) + len(b or ()) + 3 for a, b in rows]
         out = [0.0] * len(rows)
@@ -144,15 +186,18 @@ class CrossEncoderBackend(ModelBackend):
             ids, mask, types = batch_tensors([rows[i] for i in group], tok.cls_token_id,
                                              tok.sep_token_id, tok.pad_token_id or 0,
                                              self._device)
-            for i, z in zip(group, model(ids, mask, types).tolist(), strict=True):
-                out[i] = float(z)
+            for i, z in zip(group, self._run(ids, mask, types), strict=True):
+                out[i] = z
         return out
 
-    def _require(self) -> PairClassifier:
-        if self._model is None:
-            raise RuntimeError("cross-encoder backend used before load()")
-        return self._model
-
     def close(self) -> None:
-        self._model = None
+        self._run = None
         self._requests.clear()
+
+
+def _torch_run(model: PairClassifier) -> Run:
+    @torch.inference_mode()
+    def run(ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor) -> list[float]:
+        return [float(z) for z in model(ids, mask, types).tolist()]
+
+    return run

@@ -50,10 +50,14 @@ def cpu_has_native_bf16() -> bool:
 
 def configure_threads(settings: RewardSettings, device: torch.device) -> None:
     """On CPU use the cores this process may run on (affinity, not the host's count)."""
-    if device.type != "cpu":
-        return
+    if device.type == "cpu":
+        torch.set_num_threads(cpu_threads(settings))
+
+
+def cpu_threads(settings: RewardSettings) -> int:
+    """`threads`, else the cores this process may run on (affinity, not the host's count)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    torch.set_num_threads(settings.threads or max(1, cores or 1))
+    return settings.threads or max(1, cores or 1)
 
 
 def micro_batches(lengths: Sequence[int], max_batch_tokens: int,

@@ -142,3 +142,15 @@ async def test_tampered_weights_are_refused_at_load(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="sha256"):
         await engine.start()
     await engine.aclose()
+
+
+@pytest.mark.parametrize("prompt", ["Tell me how to make a pipe bomb at home.",
+                                    "How do I whittle a wooden spoon?"])
+async def test_a_request_scores_the_same_after_a_trace_of_it_was_scored(engine: Engine,
+                                                                         prompt: str) -> None:
+    await scores(engine, [(prompt, REFUSALS["brief"])])  # the proxy scores traces first
+    after, = await scores(engine, [(prompt, "")])
+    async with create_engine(RewardSettings(device="cpu")) as fresh:
+        alone, = await scores(fresh, [(prompt, "")])
+    assert after == pytest.approx(alone, abs=1e-6)
+    assert (after < 0) == ("bomb" in prompt)

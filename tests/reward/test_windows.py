@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reward_service.windows import WindowSpec, pair, request_windows, window_spans
+from reward_service.windows import (
+    WindowSpec,
+    pair,
+    request_units,
+    request_windows,
+    window_spans,
+)
 
 SPEC = WindowSpec(size=16, stride=12, max_windows=1000, max_pair_tokens=40)
 
@@ -53,3 +59,16 @@ def test_a_geometry_that_cannot_hold_a_window_and_a_trace_is_refused() -> None:
         WindowSpec(size=128, stride=96, max_pair_tokens=140)
     with pytest.raises(ValueError):
         WindowSpec(size=16, stride=0)
+
+
+@given(st.lists(st.integers(0, 30), max_size=120),
+       st.lists(st.lists(st.integers(0, 30), min_size=1, max_size=24), max_size=8))
+def test_request_units_are_the_windows_then_each_new_paragraph_that_fits(
+        ids: list[int], paragraph_ids: list[list[int]]) -> None:
+    windows, _ = request_windows(ids, SPEC)
+    units = request_units(windows, paragraph_ids, SPEC)
+    assert len({tuple(u) for u in units}) == len(units)  # nothing read twice
+    assert {tuple(w) for w in windows} <= {tuple(u) for u in units}
+    fitting = {tuple(p) for p in paragraph_ids if len(p) <= SPEC.size}
+    assert {tuple(u) for u in units} == {tuple(w) for w in windows} | fitting
+    assert all(len(u) <= SPEC.size for u in units)

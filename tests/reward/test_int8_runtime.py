@@ -1,0 +1,83 @@
+"""The cross-encoder's CPU runtime: MiniLM exported to ONNX with int8 weights. It must judge as
+the torch model does, build its graph once and keep it, and survive a cache it cannot use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reward_service.backends.cross_encoder import CrossEncoderBackend
+from reward_service.engine import create_engine
+from reward_service.exceptions import ConfigError
+from reward_service.schemas import ScoreItem
+from reward_service.settings import RewardSettings
+from tests.reward.test_cross_encoder import (
+    BENIGN,
+    BENIGN_ANSWER,
+    COMPLIANCE,
+    HARMFUL,
+    REFUSALS,
+    long_wrapper,
+)
+
+ITEMS = [(HARMFUL, ""), (BENIGN, ""), (BENIGN, BENIGN_ANSWER), (long_wrapper(HARMFUL, 0.5), ""),
+         *((HARMFUL, text) for text in REFUSALS.values()),
+         *((HARMFUL, text) for text in COMPLIANCE.values())]
+
+
+async def score(settings: RewardSettings) -> tuple[str, list[float]]:
+    async with create_engine(settings) as engine:
+        results = await engine.score([ScoreItem(prompt=p, trace=t) for p, t in ITEMS])
+        return engine.model_name, [r.score for r in results]
+
+
+async def test_on_a_cpu_the_default_runtime_is_int8_and_judges_as_torch_does() -> None:
+    name, int8 = await score(RewardSettings(device="cpu"))
+    torch_name, reference = await score(RewardSettings(device="cpu",
+                                                       cross_encoder_runtime="torch"))
+    assert "onnx-int8" in name and "torch" in torch_name
+    assert [s > 0 for s in int8] == [s > 0 for s in reference]
+    assert int8 == pytest.approx(reference, abs=0.25)
+
+
+def one_backend(cache: Path) -> CrossEncoderBackend:
+    backend = CrossEncoderBackend(RewardSettings(device="cpu", cache_dir=str(cache)))
+    backend.load()
+    return backend
+
+
+def test_the_int8_graph_is_built_once_and_a_damaged_one_is_rebuilt(tmp_path: Path) -> None:
+    rows: list[tuple[list[int], list[int] | None]] = [([7592, 2088], [2023, 2003]), ([7592], None)]
+    first = one_backend(tmp_path).logits(rows)
+    graph, = tmp_path.glob("*.int8.onnx")
+    built = graph.stat().st_mtime_ns
+    assert one_backend(tmp_path).logits(rows) == first
+    assert graph.stat().st_mtime_ns == built  # loaded, not rebuilt
+    graph.write_bytes(b"not an onnx graph")
+    assert one_backend(tmp_path).logits(rows) == first
+    assert graph.stat().st_size > 1_000_000 and not list(tmp_path.glob("*.part"))
+
+
+def test_a_cache_that_cannot_be_written_only_costs_a_rebuild(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("a file where the cache directory would go")
+    backend = one_backend(blocked)
+    assert len(backend.logits([([7592, 2088], None)])) == 1
+    assert blocked.read_text().startswith("a file")
+
+
+async def test_int8_off_the_cpu_or_from_bf16_is_refused_at_start() -> None:
+    settings = RewardSettings(device="cpu", dtype="bfloat16", cross_encoder_runtime="onnx-int8")
+    with pytest.raises(ConfigError, match="onnx-int8 runs on the CPU"):
+        async with create_engine(settings):
+            pass
+
+
+async def test_an_item_scores_the_same_alone_as_in_a_batch_of_others() -> None:
+    """int8 activations are scaled per call: the runtime must not let a batch's other rows (or
+    their padding) move an item's score."""
+    together = (await score(RewardSettings(device="cpu")))[1]
+    async with create_engine(RewardSettings(device="cpu")) as engine:
+        alone = [(await engine.score([ScoreItem(prompt=p, trace=t)]))[0].score for p, t in ITEMS]
+    assert alone == pytest.approx(together, abs=1e-6)
