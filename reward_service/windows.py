@@ -81,14 +81,8 @@ def request_units(windows: Sequence[Ids], paragraph_ids: Sequence[Ids],
                   spec: WindowSpec) -> list[Ids]:
     """What request mode scores: the windows, then each paragraph that fits a window and is not
     already a unit (each is read once). The request scores as its least safe unit."""
-    units: list[Ids] = []
-    seen: set[tuple[int, ...]] = set()
-    for ids in [*windows, *(p for p in paragraph_ids if len(p) <= spec.size)]:
-        key = tuple(ids)
-        if key not in seen:
-            seen.add(key)
-            units.append(list(ids))
-    return units
+    fitting = (p for p in paragraph_ids if len(p) <= spec.size)
+    return [list(unit) for unit in dict.fromkeys(tuple(ids) for ids in [*windows, *fitting])]
 
 
 def pair(core: Sequence[int], trace: Sequence[int], spec: WindowSpec) -> tuple[Ids, Ids, bool]:

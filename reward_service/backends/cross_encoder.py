@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -135,20 +135,18 @@ class CrossEncoderBackend(ModelBackend):
         its core is its least safe unit; a prompt of one unit (the usual short request) is its
         own core, and costs a forward pass only when request mode (`scored`) asks for its logit."""
         missing = sorted({p for p in prompts if p not in self._requests})
-        todo: list[tuple[str, list[Ids], int, bool]] = []
+        pending: dict[str, list[Ids]] = {}  # prompts to score, with the units to score
         for prompt, (units, windows, cut) in zip(missing, self._units(missing), strict=True):
-            if len(units) == 1 and prompt not in scored:
-                self._requests[prompt] = RequestRead(None, units[0], windows, cut)
-            else:
-                todo.append((prompt, units, windows, cut))
-        for prompt in sorted(scored - set(missing)):
-            read = self._requests[prompt]
-            if read.logit is None:
-                todo.append((prompt, [read.core], read.windows, read.cut))
-        logits = iter(self.logits([(u, None) for _, units, _, _ in todo for u in units]))
-        for prompt, units, windows, cut in todo:
+            self._requests[prompt] = RequestRead(None, units[0], windows, cut)
+            if len(units) > 1:
+                pending[prompt] = units
+        for prompt in sorted(scored):
+            if self._requests[prompt].logit is None:
+                pending.setdefault(prompt, [self._requests[prompt].core])
+        logits = iter(self.logits([(u, None) for units in pending.values() for u in units]))
+        for prompt, units in pending.items():
             logit, core = min(((next(logits), u) for u in units), key=lambda read: read[0])
-            self._requests[prompt] = RequestRead(logit, core, windows, cut)
+            self._requests[prompt] = replace(self._requests[prompt], logit=logit, core=core)
         reads = []
         for prompt in prompts:
             self._requests.move_to_end(prompt)
@@ -176,13 +174,16 @@ class CrossEncoderBackend(ModelBackend):
         return out
 
     def logits(self, rows: list[Row]) -> list[float]:
-        """One logit per row, in padding-aware micro-batches (benchmarks call this directly)."""
+        """One logit per row: in torch in padding-aware micro-batches, in int8 one row at a time
+        (`Int8Model.logits` says why). Benchmarks call this directly."""
         if self._run is None:
             raise RuntimeError("cross-encoder backend used before load()")
         tok = self._tokenizer
         lengths = [len(a) + len(b or ()) + 3 for a, b in rows]
         out = [0.0] * len(rows)
-        for group in micro_batches(lengths, self.settings.max_batch_tokens):
+        groups = (micro_batches(lengths, self.settings.max_batch_tokens)
+                  if self.runtime == "torch" else [[i] for i in range(len(rows))])
+        for group in groups:
             ids, mask, types = batch_tensors([rows[i] for i in group], tok.cls_token_id,
                                              tok.sep_token_id, tok.pad_token_id or 0,
                                              self._device)
