@@ -19,7 +19,7 @@ import torch
 
 from reward_service.backends.base import ModelBackend, PreparedItem, clamp_score
 from reward_service.backends.embedder import packaged_minilm
-from reward_service.backends.onnx_int8 import Int8Model, graph_key
+from reward_service.backends.onnx_int8 import Int8Model, graph_key, has_int8_dot
 from reward_service.backends.torch_utils import (
     configure_threads,
     cpu_threads,
@@ -77,13 +77,17 @@ class CrossEncoderBackend(ModelBackend):
         dtype = resolve_dtype(self.settings, self._device)
         self.runtime = self._runtime(dtype)
         model, self._config, self._tokenizer = load_pair_model(base, weights, self._device, dtype)
-        self.model_name = f"all-MiniLM-L6-v2+{weights.name} ({self.runtime})"
+        name = f"all-MiniLM-L6-v2+{weights.name}"
         if self.runtime == "torch":
+            self.model_name = f"{name} (torch)"
             self._run = _torch_run(model)
             return
+        reduce_range = not has_int8_dot()  # 7-bit weights where 8 would saturate (onnx_int8)
+        self.model_name = f"{name} (onnx-int8, {7 if reduce_range else 8}-bit weights)"
         cache = Path(self.settings.cache_dir) if self.settings.cache_dir else None
-        int8 = Int8Model.load(model, graph_key(self._config.sha256, base), cache,
-                              cpu_threads(self.settings))
+        key = graph_key(self._config.sha256, base, reduce_range=reduce_range)
+        int8 = Int8Model.load(model, key, cache, cpu_threads(self.settings),
+                              reduce_range=reduce_range)
         self._run = int8.logits  # the torch copy goes: the int8 graph is all that scores
 
     def _runtime(self, dtype: torch.dtype) -> Runtime:

@@ -12,6 +12,14 @@ based exporter, then `onnxruntime.quantization.quantize_dynamic`, about 15 s on 
 kept in a cache directory under a key of everything the graph depends on (`graph_key`), so a
 restart loads it in a second. A cache that cannot be written is no error: the graph is built in
 a temporary directory and served from memory; a cached graph that does not load is rebuilt.
+
+The logits int8 gives depend on the CPU's instructions. With an int8 dot product (x86's VNNI,
+AMX) they stay close to float32's. On a CPU with AVX2 only, ONNX Runtime multiplies u8 by s8
+with an instruction that saturates at 16 bits, and the scores move further: measured on a 2-core
+AMD EPYC with AVX2, benign-but-edgy questions inside ~3,000 tokens were flagged 44% with 8-bit
+weights against 30% in float32 (a Xeon with VNNI: 24%). Weights kept to 7 bits (the quantizer's
+`reduce_range`) cannot saturate it: 28% there. So the weights are 8-bit where the CPU has the dot
+product (`has_int8_dot`) and 7-bit elsewhere, and the graph's key says which.
 """
 
 from __future__ import annotations
@@ -33,6 +41,26 @@ from reward_service.exceptions import ModelLoadError
 
 FORMAT = 1  # bump when the export or quantization below changes what they write
 INPUTS = ("ids", "mask", "types")
+# x86 cpuinfo flags of an int8 dot product that does not saturate (the only kind measured: other
+# CPUs, arm64 among them, get the 7-bit weights that are safe everywhere).
+INT8_DOT_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
+CPUINFO = Path("/proc/cpuinfo")
+
+
+def has_int8_dot(cpuinfo: str | None = None) -> bool:
+    """Whether this CPU (its /proc/cpuinfo, or the text given) has an int8 dot product. Unknown
+    (no /proc/cpuinfo: not Linux, or no x86 flags line) counts as no: 7-bit weights are the
+    safe side."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = CPUINFO.read_text(errors="replace")
+        except OSError:
+            return False
+    for line in cpuinfo.splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() == "flags":
+            return not INT8_DOT_FLAGS.isdisjoint(value.split())
+    return False
 
 
 def default_cache_dir() -> Path:
@@ -40,16 +68,17 @@ def default_cache_dir() -> Path:
     return Path(base) / "safethink" / "cross-encoder"
 
 
-def graph_key(delta_sha256: str, base: Path) -> str:
-    """A hash of what the int8 graph is made of: the delta, the base weights' files, and the
-    versions of the libraries that export and quantize it."""
+def graph_key(delta_sha256: str, base: Path, *, reduce_range: bool) -> str:
+    """A hash of what the int8 graph is made of: the delta, the base weights' files, the weights'
+    bits, and the versions of the libraries that export and quantize it."""
     import onnx
     import onnxruntime
 
     files = {p.name: [p.stat().st_size, int(p.stat().st_mtime)]
              for p in sorted(base.glob("*.safetensors")) + sorted(base.glob("*.bin"))}
-    data = {"format": FORMAT, "delta": delta_sha256, "base": str(base.resolve()), "files": files,
-            "torch": torch.__version__, "onnx": onnx.__version__, "ort": onnxruntime.__version__}
+    data = {"format": FORMAT, "delta": delta_sha256, "reduce_range": reduce_range,
+            "base": str(base.resolve()), "files": files, "torch": torch.__version__,
+            "onnx": onnx.__version__, "ort": onnxruntime.__version__}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:24]
 
 
@@ -61,17 +90,18 @@ class Int8Model:
         self._session = session
 
     @classmethod
-    def load(cls, model: torch.nn.Module, key: str, cache_dir: Path | None,
-             threads: int) -> Int8Model:
-        """The cached graph for `key`; built from `model` (merged, float32, CPU) when it is
-        missing or does not load (a damaged cache entry is rebuilt, never served)."""
+    def load(cls, model: torch.nn.Module, key: str, cache_dir: Path | None, threads: int, *,
+             reduce_range: bool) -> Int8Model:
+        """The cached graph for `key`; built from `model` (merged, float32, CPU) with 7-bit
+        weights when `reduce_range`, when it is missing or does not load (a damaged cache entry
+        is rebuilt, never served)."""
         path = (cache_dir or default_cache_dir()) / f"{key}.int8.onnx"
         if path.is_file():
             with contextlib.suppress(Exception):  # ONNX Runtime's errors share no base class
                 return cls(_session(path.read_bytes(), threads))
         try:
             with tempfile.TemporaryDirectory(prefix="safethink-int8-") as tmp:
-                graph = _build(model, Path(tmp))
+                graph = _build(model, Path(tmp), reduce_range)
             session = _session(graph, threads)
         except (OSError, RuntimeError, ValueError) as exc:
             raise ModelLoadError(f"cannot build the int8 cross-encoder: {exc}") from exc
@@ -101,7 +131,7 @@ def _store(path: Path, graph: bytes) -> None:
             part.unlink(missing_ok=True)
 
 
-def _build(model: torch.nn.Module, tmp: Path) -> bytes:
+def _build(model: torch.nn.Module, tmp: Path, reduce_range: bool) -> bytes:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     # Two rows of different lengths: the exporter must not specialise batch or length to 1.
@@ -119,7 +149,8 @@ def _build(model: torch.nn.Module, tmp: Path) -> bytes:
         # quantizer runs; without them it infers every shape afresh.
         del proto.graph.value_info[:]
         int8_path = tmp / "int8.onnx"
-        quantize_dynamic(proto, int8_path, weight_type=QuantType.QInt8, per_channel=True)
+        quantize_dynamic(proto, int8_path, weight_type=QuantType.QInt8, per_channel=True,
+                         reduce_range=reduce_range)
     return int8_path.read_bytes()
 
 

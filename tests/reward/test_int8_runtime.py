@@ -1,5 +1,6 @@
 """The cross-encoder's CPU runtime: MiniLM exported to ONNX with int8 weights. It must judge as
-the torch model does, build its graph once and keep it, and survive a cache it cannot use."""
+the torch model does, build its graph once and keep it, and survive a cache it cannot use; its
+weights are 8-bit only on a CPU whose int8 dot product cannot saturate."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from reward_service.backends.cross_encoder import CrossEncoderBackend
+from reward_service.backends.embedder import packaged_minilm
+from reward_service.backends.onnx_int8 import graph_key, has_int8_dot
 from reward_service.engine import create_engine
 from reward_service.exceptions import ConfigError
 from reward_service.schemas import ScoreItem
@@ -32,8 +35,11 @@ async def score(settings: RewardSettings) -> tuple[str, list[float]]:
         return engine.model_name, [r.score for r in results]
 
 
-async def test_on_a_cpu_the_default_runtime_is_int8_and_judges_as_torch_does() -> None:
-    name, int8 = await score(RewardSettings(device="cpu"))
+INT8 = RewardSettings(device="cpu", cross_encoder_runtime="onnx-int8")
+
+
+async def test_int8_judges_as_torch_does() -> None:
+    name, int8 = await score(INT8)
     torch_name, reference = await score(RewardSettings(device="cpu",
                                                        cross_encoder_runtime="torch"))
     assert "onnx-int8" in name and "torch" in torch_name
@@ -41,8 +47,32 @@ async def test_on_a_cpu_the_default_runtime_is_int8_and_judges_as_torch_does() -
     assert int8 == pytest.approx(reference, abs=0.25)
 
 
+async def test_on_a_cpu_the_default_is_int8_with_7_bit_weights_unless_it_has_a_dot_product(
+) -> None:
+    async with create_engine(RewardSettings(device="cpu")) as engine:
+        bits = 8 if has_int8_dot() else 7
+        assert engine.model_name.endswith(f"(onnx-int8, {bits}-bit weights)")
+
+
+XEON = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni amx_int8\n"
+EPYC_AVX2 = "processor\t: 0\nflags\t\t: fpu sse2 fma avx avx2\nbugs\t\t: avx512_vnni\n"
+ARM = "processor\t: 0\nFeatures\t: fp asimd asimddp\n"
+
+
+@pytest.mark.parametrize(("cpuinfo", "has"), [(XEON, True), (EPYC_AVX2, False), (ARM, False),
+                                              ("", False)])
+def test_the_int8_dot_product_is_read_from_the_cpus_flags(cpuinfo: str, has: bool) -> None:
+    assert has_int8_dot(cpuinfo) is has
+
+
+def test_a_graph_with_7_bit_weights_is_cached_apart_from_one_with_8() -> None:
+    keys = {graph_key("sha", packaged_minilm(), reduce_range=r) for r in (True, False)}
+    assert len(keys) == 2
+
+
 def one_backend(cache: Path) -> CrossEncoderBackend:
-    backend = CrossEncoderBackend(RewardSettings(device="cpu", cache_dir=str(cache)))
+    backend = CrossEncoderBackend(RewardSettings(device="cpu", cross_encoder_runtime="onnx-int8",
+                                                 cache_dir=str(cache)))
     backend.load()
     return backend
 
@@ -77,7 +107,7 @@ async def test_int8_off_the_cpu_or_from_bf16_is_refused_at_start() -> None:
 async def test_an_item_scores_the_same_alone_as_in_a_batch_of_others() -> None:
     """int8 activations are scaled per call: the runtime must not let a batch's other rows (or
     their padding) move an item's score."""
-    together = (await score(RewardSettings(device="cpu")))[1]
-    async with create_engine(RewardSettings(device="cpu")) as engine:
+    together = (await score(INT8))[1]
+    async with create_engine(INT8) as engine:
         alone = [(await engine.score([ScoreItem(prompt=p, trace=t)]))[0].score for p, t in ITEMS]
     assert alone == pytest.approx(together, abs=1e-6)
