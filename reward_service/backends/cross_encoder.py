@@ -19,7 +19,7 @@ import torch
 
 from reward_service.backends.base import ModelBackend, PreparedItem, clamp_score
 from reward_service.backends.embedder import packaged_minilm
-from reward_service.backends.onnx_int8 import Int8Model, graph_key, has_int8_dot
+from reward_service.backends.onnx_int8 import Int8Model, has_int8_dot
 from reward_service.backends.torch_utils import (
     configure_threads,
     cpu_threads,
@@ -85,9 +85,8 @@ class CrossEncoderBackend(ModelBackend):
         reduce_range = not has_int8_dot()  # 7-bit weights where 8 would saturate (onnx_int8)
         self.model_name = f"{name} (onnx-int8, {7 if reduce_range else 8}-bit weights)"
         cache = Path(self.settings.cache_dir) if self.settings.cache_dir else None
-        key = graph_key(self._config.sha256, base, reduce_range=reduce_range)
-        int8 = Int8Model.load(model, key, cache, cpu_threads(self.settings),
-                              reduce_range=reduce_range)
+        int8 = Int8Model.load(model, delta_sha256=self._config.sha256, base=base, cache_dir=cache,
+                              threads=cpu_threads(self.settings), reduce_range=reduce_range)
         self._run = int8.logits  # the torch copy goes: the int8 graph is all that scores
 
     def _runtime(self, dtype: torch.dtype) -> Runtime:

@@ -90,11 +90,13 @@ class Int8Model:
         self._session = session
 
     @classmethod
-    def load(cls, model: torch.nn.Module, key: str, cache_dir: Path | None, threads: int, *,
-             reduce_range: bool) -> Int8Model:
-        """The cached graph for `key`; built from `model` (merged, float32, CPU) with 7-bit
-        weights when `reduce_range`, when it is missing or does not load (a damaged cache entry
-        is rebuilt, never served)."""
+    def load(cls, model: torch.nn.Module, *, delta_sha256: str, base: Path,
+             cache_dir: Path | None, threads: int, reduce_range: bool) -> Int8Model:
+        """The cached graph of `model` (merged from `base` and the delta, float32, CPU), with
+        7-bit weights when `reduce_range`; built when it is missing or does not load (a damaged
+        cache entry is rebuilt, never served). The cache key is derived here from the same
+        arguments the build uses, so the two cannot disagree."""
+        key = graph_key(delta_sha256, base, reduce_range=reduce_range)
         path = (cache_dir or default_cache_dir()) / f"{key}.int8.onnx"
         if path.is_file():
             with contextlib.suppress(Exception):  # ONNX Runtime's errors share no base class
