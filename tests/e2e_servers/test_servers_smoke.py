@@ -69,31 +69,40 @@ def test_tiny_model_template_is_a_reasoning_template() -> None:
     assert tok.decode(ids, skip_special_tokens=True) == "<think>\nx</think>"
 
 
+# The proxy always asks for `stream_options.include_usage`, so these do too: transformers up to
+# 5.24 put usage on the finish_reason chunk, asked for or not; 5.25 sends it only when asked, in
+# a chunk of its own after that one (no choices), as OpenAI does. Either way it is the last event.
+USAGE = {"stream_options": {"include_usage": True}}
+
+
 async def test_transformers_chat_stream(tiny_transformers: ModelServer) -> None:
-    text, chunks = await stream_chat_sdk(tiny_transformers)
+    text, chunks = await stream_chat_sdk(tiny_transformers, **USAGE)
     assert text
+    finish = [c for c in chunks if c.choices][-1]  # type: ignore[attr-defined]
+    assert finish.choices[0].finish_reason in ("length", "stop")  # type: ignore[attr-defined]
     last = chunks[-1]
-    assert last.choices[0].finish_reason in ("length", "stop")
     assert last.usage is not None and last.usage.completion_tokens > 0  # type: ignore[attr-defined]
 
 
 async def test_transformers_chat_stream_raw_ends_without_done(
         tiny_transformers: ModelServer) -> None:
     events = await sse_events(tiny_transformers, "/v1/chat/completions",
-                              {"messages": MESSAGES, "stream": True, "max_tokens": 6})
+                              {"messages": MESSAGES, "stream": True, "max_tokens": 6, **USAGE})
     assert events[-1] != "[DONE]"
-    final = json.loads(events[-1])
-    assert final["choices"][0]["finish_reason"] and final["usage"]["completion_tokens"] == 6
+    chunks = [json.loads(e) for e in events]
+    finish = [c for c in chunks if c["choices"]][-1]
+    assert finish["choices"][0]["finish_reason"] and chunks[-1]["usage"]["completion_tokens"] == 6
 
 
 async def test_transformers_completions_stream_raw_chatml(tiny_transformers: ModelServer) -> None:
     events = await sse_events(tiny_transformers, "/v1/completions", {
         "model": tiny_transformers.model, "prompt": RAW_CHATML, "stream": True, "max_tokens": 8,
-        "seed": 3})
+        "seed": 3, **USAGE})
     chunks = [json.loads(e) for e in events]
     assert "[DONE]" not in events
-    assert "".join(c["choices"][0]["text"] for c in chunks)
-    assert chunks[-1]["choices"][0]["finish_reason"] in ("length", "stop")
+    choices = [c["choices"][0] for c in chunks if c["choices"]]
+    assert "".join(choice["text"] for choice in choices)
+    assert choices[-1]["finish_reason"] in ("length", "stop")
     assert chunks[-1]["usage"]["prompt_tokens"] > 0
 
 

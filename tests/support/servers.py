@@ -23,7 +23,8 @@ pytest plugin that tests/conftest.py registers, checks the `ModelServer`s among 
 before and after it runs. The servers run with Python's faulthandler on, so a fatal signal leaves
 the Python stack in that log.
 
-What they do on the wire (probed 2026-11-27; "TS" = transformers serve, "LC" = llama-cpp-python)
+What they do on the wire (probed 2026-11-27, TS usage again 2026-12-03; "TS" = transformers serve,
+"LC" = llama-cpp-python)
 =================================================================================================
 
 | question                                   | TS                                    | LC                                     |
@@ -31,11 +32,11 @@ What they do on the wire (probed 2026-11-27; "TS" = transformers serve, "LC" = l
 | stream ends with `data: [DONE]`            | NO, neither endpoint: the last event  | yes, both endpoints, after the         |
 |                                            | carries `finish_reason` and `usage`,  | finish_reason chunk                    |
 |                                            | then the body just ends               |                                        |
-| `usage` when streaming                     | ALWAYS, on the last chunk (chat and   | NEVER (chat or completions), whatever  |
-|                                            | completions), asked for or not        | `stream_options`; non-streaming bodies |
-|                                            |                                       | have it                                |
-| `stream_options: {include_usage: true}`    | accepted, ignored (log: "Ignoring     | accepted, ignored                      |
-|   (+ `continuous_usage_stats`)             | unsupported fields"); only last chunk | no usage at all                        |
+| `usage` when streaming                     | up to 5.24: ALWAYS, on the last chunk | NEVER (chat or completions), whatever  |
+|                                            | (chat and completions), asked for or  | `stream_options`; non-streaming bodies |
+|                                            | not. 5.25: only with include_usage    | have it                                |
+| `stream_options: {include_usage: true}`    | up to 5.24 ignored; 5.25: a last      | accepted, ignored                      |
+|   (+ `continuous_usage_stats`)             | chunk of its own, `choices: []`       | no usage at all                        |
 | unknown body field (`safethink`,           | 422 `{"detail": "Unexpected fields in | ignored silently, 200                  |
 |   `continue_final_message`,                | the request: {'safethink'}"}` (FastAPI| (pydantic drops them)                  |
 |   `add_generation_prompt`, ...)            | shape, NOT the OpenAI error envelope) |                                        |
