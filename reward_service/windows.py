@@ -7,6 +7,11 @@ span of at most `size - stride` tokens, a harmful question buried in a long jail
 one, lies whole inside some window, wherever it sits. A request of several paragraphs is also
 read a paragraph at a time (each that fits a window): a question set apart in a paragraph of its
 own, as wrappers usually put it, is then read alone, not averaged with the wrapper text around it.
+A paragraph here is a block of the text's own: a list (items set apart by blank lines) is one
+block, and a fragment of fewer than `MIN_PARAGRAPH_WORDS` words is read with the paragraph after
+it. An item of a pasted list ("2. **Refactor the schema**: ...") or a stray "some of the" read
+alone looks like the middle of an answer, not like a request, and was what flagged most benign
+questions in long pasted contexts (README, "Where it is weak").
 The windows and those paragraphs are the request's units (`request_units`), and the request
 scores as its least safe unit. Training reads a request as its windows only: training on the
 paragraphs too was tried and not kept (README, "Where it is weak").
@@ -25,6 +30,8 @@ from dataclasses import dataclass
 
 Ids = list[int]
 PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
+LIST_ITEM = re.compile(r"(?:\d{1,3}[.)]|[-*+\u2022])\s")
+MIN_PARAGRAPH_WORDS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +74,36 @@ def paragraphs(text: str, spec: WindowSpec) -> list[str]:
     """The paragraphs of a request of several, to be read alone (none for a single paragraph:
     its windows already read it so). Past `max_paragraphs` the middle ones are left to the
     windows."""
-    parts = [part.strip() for part in PARAGRAPH_BREAK.split(text)]
-    parts = [part for part in parts if part]
+    parts = blocks([part.strip() for part in PARAGRAPH_BREAK.split(text) if part.strip()])
     if len(parts) < 2:
         return []
     if len(parts) > spec.max_paragraphs:
         head = spec.max_paragraphs // 2
         parts = parts[:head] + parts[len(parts) - (spec.max_paragraphs - head):]
     return parts
+
+
+def blocks(parts: Sequence[str]) -> list[str]:
+    """Paragraphs into the blocks read alone: consecutive list items make one block, and a
+    fragment of fewer than MIN_PARAGRAPH_WORDS words joins the paragraph after it (the one before
+    it when it comes last). Every word is kept, in order."""
+    out: list[str] = []
+    carry = ""
+    for part in parts:
+        text = f"{carry} {part}" if carry else part
+        carry = ""
+        if len(text.split()) < MIN_PARAGRAPH_WORDS:
+            carry = text
+        elif out and LIST_ITEM.match(text) and LIST_ITEM.match(out[-1]):
+            out[-1] = f"{out[-1]}\n\n{text}"
+        else:
+            out.append(text)
+    if carry:
+        if out:
+            out[-1] = f"{out[-1]} {carry}"
+        else:
+            out.append(carry)
+    return out
 
 
 def request_units(windows: Sequence[Ids], paragraph_ids: Sequence[Ids],

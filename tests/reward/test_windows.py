@@ -7,8 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reward_service.windows import (
+    MIN_PARAGRAPH_WORDS,
     WindowSpec,
+    blocks,
     pair,
+    paragraphs,
     request_units,
     request_windows,
     window_spans,
@@ -72,3 +75,29 @@ def test_request_units_are_the_windows_then_each_new_paragraph_that_fits(
     fitting = {tuple(p) for p in paragraph_ids if len(p) <= SPEC.size}
     assert {tuple(u) for u in units} == {tuple(w) for w in windows} | fitting
     assert all(len(u) <= SPEC.size for u in units)
+
+
+PARTS = st.lists(st.text(st.sampled_from("ab1.- \n"), min_size=1, max_size=30)
+                 .map(str.strip).filter(bool), max_size=12)
+
+
+@given(PARTS)
+def test_blocks_keep_every_word_in_order_and_leave_no_fragment_alone(parts: list[str]) -> None:
+    out = blocks(parts)
+    assert " ".join(out).split() == " ".join(parts).split()
+    if len(out) > 1:
+        assert all(len(b.split()) >= MIN_PARAGRAPH_WORDS for b in out)
+
+
+def test_a_pasted_list_is_read_as_one_block_and_a_stray_fragment_with_its_next_paragraph() -> None:
+    text = ("Here are the notes from our planning meeting last week.\n\n"
+            "1. **Refactor the schema**: drop the columns nobody reads.\n\n"
+            "2. **Add an index**: on the customer id, for the nightly report.\n\n"
+            "some of the\n\n"
+            "Anyway, my question: what should we do first this sprint?")
+    assert paragraphs(text, WindowSpec()) == [
+        "Here are the notes from our planning meeting last week.",
+        "1. **Refactor the schema**: drop the columns nobody reads.\n\n"
+        "2. **Add an index**: on the customer id, for the nightly report.",
+        "some of the Anyway, my question: what should we do first this sprint?",
+    ]
