@@ -74,7 +74,7 @@ def paragraphs(text: str, spec: WindowSpec) -> list[str]:
     """The paragraphs of a request of several, to be read alone (none for a single paragraph:
     its windows already read it so). Past `max_paragraphs` the middle ones are left to the
     windows."""
-    parts = blocks([part.strip() for part in PARAGRAPH_BREAK.split(text) if part.strip()])
+    parts = blocks([part for part in map(str.strip, PARAGRAPH_BREAK.split(text)) if part])
     if len(parts) < 2:
         return []
     if len(parts) > spec.max_paragraphs:
@@ -98,11 +98,10 @@ def blocks(parts: Sequence[str]) -> list[str]:
             out[-1] = f"{out[-1]}\n\n{text}"
         else:
             out.append(text)
-    if carry:
-        if out:
-            out[-1] = f"{out[-1]} {carry}"
-        else:
-            out.append(carry)
+    if carry and out:
+        out[-1] = f"{out[-1]} {carry}"
+    elif carry:
+        out.append(carry)
     return out
 
 
