@@ -83,8 +83,11 @@ def _offline(command: str, argv: list[str]) -> None:
         p.add_argument("--out", type=Path, default=DATA / "cross_encoder")
         p.add_argument("--epochs", type=int, default=cross_encoder.EPOCHS)
         p.add_argument("--limit", type=int, help="train on this many examples only (a check)")
+        p.add_argument("--seeds", type=int, nargs="+", default=list(cross_encoder.SEEDS),
+                       help="one member per seed; the weights are their soup")
         args = p.parse_args(argv)
-        cross_encoder.main(DATA, args.out, epochs=args.epochs, limit=args.limit)
+        cross_encoder.main(DATA, args.out, epochs=args.epochs, limit=args.limit,
+                           seeds=args.seeds)
     else:
         from reward_service.train import probe
 

@@ -4,8 +4,14 @@ Fine-tunes the packaged all-MiniLM-L6-v2 end to end through a LoRA delta (rank 1
 attention and feed-forward projection) plus a logistic head, on the `train` split of
 `reward_service.train.dataset`. A request is trained as the service reads it: as its windows, its
 logit the least safe window's (multiple-instance training), so a window that holds the harmful
-question is pushed unsafe and windows of plain wrapper text safe. Then the per-mode thresholds
-that put the decision at tau = 0 are chosen on the `calib` split (`calibrate`).
+question is pushed unsafe and windows of plain wrapper text safe.
+
+That training runs once per seed in `SEEDS`, each from the packaged MiniLM, and the weights are
+the members' soup (`reward_service.train.soup`: their mean delta, one LoRA of rank 16 x members):
+one training is one draw (single figures of the evaluate table moved by 5 to 20 points between
+two seeds), and the mean of several depends less on any one of them.
+Then the per-mode thresholds that put the decision at tau = 0 are chosen on the `calib` split
+(`calibrate`), scored as the service scores: the soup merged into a fresh MiniLM.
 
 Reproducible: fixed seeds, a fixed number of CPU threads, deterministic kernels, a fixed example
 order; the same command on the same CPU writes the same bytes (the sha256 is in config.json).
@@ -35,13 +41,16 @@ from reward_service.pairmodel import (
     batch_tensors,
     delta_tensors,
     file_sha256,
+    load_pair_model,
     lora_config,
 )
 from reward_service.train import dataset
 from reward_service.train.dataset import Example
+from reward_service.train.soup import soup
 from reward_service.windows import Ids, WindowSpec, pair, request_windows
 
-SEED = 20261202
+# One training per seed; the committed weights are their soup.
+SEEDS = (20261202, 20261203, 20261204)
 EPOCHS = 1
 BATCH = 16
 LR = 5e-4
@@ -114,8 +123,9 @@ def batches(data: Encoded, rng: random.Random) -> list[list[int]]:
     return out
 
 
-def train(model: PairClassifier, data: Encoded, epochs: int, log_every: int = 50) -> None:
-    rng = random.Random(SEED)
+def train(model: PairClassifier, data: Encoded, epochs: int, seed: int,
+          log_every: int = 50) -> None:
+    rng = random.Random(seed)
     device = torch.device("cpu")
     lora = [p for n, p in model.named_parameters() if p.requires_grad and "head" not in n]
     opt = torch.optim.AdamW([{"params": lora, "lr": LR},
@@ -192,10 +202,18 @@ def new_model() -> tuple[PairClassifier, Any]:
     return model, AutoTokenizer.from_pretrained(str(base))
 
 
+def train_member(seed: int, data: Encoded, epochs: int) -> dict[str, torch.Tensor]:
+    """One fine-tuning run from the packaged MiniLM; its delta (LoRA matrices and head)."""
+    torch.manual_seed(seed)
+    model, _ = new_model()
+    train(model, data, epochs, seed)
+    return delta_tensors(model)
+
+
 def main(data_dir: Path, out_dir: Path, *, epochs: int = EPOCHS, limit: int | None = None,
-         threads: int = 2) -> str:
-    """Train, calibrate, write the weights and config; returns the weights' sha256."""
-    torch.manual_seed(SEED)
+         threads: int = 2, seeds: Sequence[int] = SEEDS) -> str:
+    """Train one member per seed, soup them, calibrate the soup, write its weights and config;
+    returns the weights' sha256."""
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
     started = time.monotonic()
@@ -204,20 +222,31 @@ def main(data_dir: Path, out_dir: Path, *, epochs: int = EPOCHS, limit: int | No
     calib = [e for e in examples if e.split == "calib"]
     if limit is not None:
         fit, calib = fit[::max(1, len(fit) // limit)][:limit], calib[:: max(1, len(calib) // 8)]
-    model, tokenizer = new_model()
-    config = PairConfig()
-    train(model, Encoded(tokenizer, fit, config.windows), epochs)
-    config.threshold = calibrate(predict(model, Encoded(tokenizer, calib, config.windows)), calib)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    from safetensors.torch import save_file
+    from transformers import AutoTokenizer
 
-    save_file(delta_tensors(model), str(out_dir / WEIGHTS_FILE))
-    config.sha256 = file_sha256(out_dir / WEIGHTS_FILE)
+    tokenizer = AutoTokenizer.from_pretrained(str(packaged_minilm()))
+    config = PairConfig()
+    data = Encoded(tokenizer, fit, config.windows)
+    delta = soup([train_member(seed, data, epochs) for seed in seeds])
+    config.rank, config.alpha = config.rank * len(seeds), config.alpha * len(seeds)
     counts = Counter(f"{e.mode}:{'safe' if e.safe else 'unsafe'}" for e in fit)
-    config.meta = {"seed": SEED, "epochs": epochs, "threads": threads, "n_train": len(fit),
-                   "n_calib": len(calib), "train_counts": dict(sorted(counts.items())),
-                   "torch": torch.__version__,
-                   "train_seconds": round(time.monotonic() - started)}
+    config.meta = {"seeds": list(seeds), "epochs": epochs, "threads": threads,
+                   "n_train": len(fit), "n_calib": len(calib),
+                   "train_counts": dict(sorted(counts.items())), "torch": torch.__version__}
+    write_delta(out_dir, delta, config)
+    # Calibrated as the service will score: the soup merged into a fresh MiniLM.
+    model, _, _ = load_pair_model(packaged_minilm(), out_dir, torch.device("cpu"), torch.float32)
+    config.threshold = calibrate(predict(model, Encoded(tokenizer, calib, config.windows)), calib)
+    config.meta["train_seconds"] = round(time.monotonic() - started)
     (out_dir / CONFIG_FILE).write_text(config.to_json())
     print(json.dumps({"sha256": config.sha256, "threshold": config.threshold, **config.meta}))
     return config.sha256
+
+
+def write_delta(out_dir: Path, delta: dict[str, torch.Tensor], config: PairConfig) -> None:
+    from safetensors.torch import save_file
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_file(delta, str(out_dir / WEIGHTS_FILE))
+    config.sha256 = file_sha256(out_dir / WEIGHTS_FILE)
+    (out_dir / CONFIG_FILE).write_text(config.to_json())

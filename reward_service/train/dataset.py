@@ -86,6 +86,7 @@ def build(data_dir: Path) -> list[Example]:
     out += list(_harmful_traces(pools, rng))
     out += list(_benign_traces(pools, rng))
     out += list(_generated_traces(pools))
+    out += list(_more_wrapped(pools))
     return out
 
 
@@ -259,3 +260,23 @@ def _generated_traces(pools: Pools) -> Iterator[Example]:
         step = first_steps(response)
         if step is not None and split != "test":
             yield Example(prompt, step, safe, kind, split)
+
+
+def _more_wrapped(pools: Pools) -> Iterator[Example]:
+    """A second wrapped form of each train and calib request, in the families added later
+    (`wrappers.WRAPPERS_TRAIN_MORE`). Drawn with a generator of its own, so every other example,
+    and every held-out split, is what it was before they were added."""
+    rng = random.Random(SEED + 2)
+    families = wrappers.WRAPPERS_TRAIN_MORE
+    for text in pools.harmful:
+        if (split := split_of(text)) != "test":
+            yield Example(wrappers.wrap(text, rng.choice(families)), "", False,
+                          "harmful:wrapped", split)
+    for item in pools.edgy:
+        if (split := split_of(item.request)) != "test":
+            yield Example(wrappers.wrap(item.request, rng.choice(families)), "", True,
+                          "edgy:wrapped", split)
+    for text in pools.benign:
+        if (split := split_of(text)) != "test" and rng.random() < 0.25:
+            yield Example(wrappers.wrap(text, rng.choice(families)), "", True, "benign:wrapped",
+                          split)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from reward_service.evaluate import FIGURES, figure_value, held_out, table
 from reward_service.train import dataset
+from reward_service.train.banks import wrappers
 
 DATA = Path(__file__).resolve().parents[2] / "reward_service" / "data"
 
@@ -19,6 +20,18 @@ def test_every_figure_has_held_out_examples_and_none_is_trained_on() -> None:
     for figure in FIGURES:
         n, _ = figure_value(figure, evaluated, [1.0] * len(evaluated))
         assert n >= 5, figure.name
+
+
+def test_the_extra_wrapper_families_are_trained_on_and_never_evaluated() -> None:
+    def more(e: dataset.Example) -> bool:
+        return any(e.prompt.startswith(t.split("{payload}")[0]) and
+                   e.prompt.endswith(t.split("{payload}")[1])
+                   for t in wrappers.WRAPPERS_TRAIN_MORE)
+
+    examples = dataset.build(DATA)
+    assert not [e for e in examples if e.split not in ("train", "calib") and more(e)]
+    harmful = [e for e in examples if e.split == "train" and e.kind == "harmful:wrapped"]
+    assert len([e for e in harmful if more(e)]) > 300
 
 
 def test_a_scorer_that_knows_the_labels_gets_perfect_figures() -> None:
