@@ -186,26 +186,25 @@ def calibrate(logits: Sequence[float], examples: Sequence[Example]) -> dict[str,
     return out
 
 
-def new_model() -> tuple[PairClassifier, Any]:
+def new_model() -> PairClassifier:
+    """The packaged MiniLM with fresh LoRA adapters (drawn from torch's seed) and a fresh head."""
     from peft import get_peft_model
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoModel
 
-    base = packaged_minilm()
-    encoder = AutoModel.from_pretrained(str(base), dtype=torch.float32)
+    encoder = AutoModel.from_pretrained(str(packaged_minilm()), dtype=torch.float32)
     config = PairConfig()
     with warnings.catch_warnings():
         # peft asks transformers 5 for a property it deprecated; nothing of ours to change.
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing",
                                 category=FutureWarning)
         peft_model = get_peft_model(encoder, lora_config(config.rank, config.alpha))
-    model = PairClassifier(peft_model)
-    return model, AutoTokenizer.from_pretrained(str(base))
+    return PairClassifier(peft_model)
 
 
 def train_member(seed: int, data: Encoded, epochs: int) -> dict[str, torch.Tensor]:
     """One fine-tuning run from the packaged MiniLM; its delta (LoRA matrices and head)."""
     torch.manual_seed(seed)
-    model, _ = new_model()
+    model = new_model()
     train(model, data, epochs, seed)
     return delta_tensors(model)
 
