@@ -83,7 +83,7 @@ def _sentinel_master(url: str, timeout_s: float) -> tuple[Redis, list[Redis]]:
     options: dict[str, Any] = {**_options(timeout_s), "db": int(path[1]) if len(path) > 1 else 0}
     if parts.password:
         options["password"] = parts.password
-    sentinel = Sentinel(hosts, sentinel_kwargs=_options(timeout_s), **options)  # type: ignore[no-untyped-call]
+    sentinel = Sentinel(hosts, sentinel_kwargs=_options(timeout_s), **options)  # type: ignore[no-untyped-call,unused-ignore]
     master: Redis = sentinel.master_for(path[0])
     return master, list(sentinel.sentinels)
 
