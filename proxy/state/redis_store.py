@@ -83,7 +83,9 @@ def _sentinel_master(url: str, timeout_s: float) -> tuple[Redis, list[Redis]]:
     options: dict[str, Any] = {**_options(timeout_s), "db": int(path[1]) if len(path) > 1 else 0}
     if parts.password:
         options["password"] = parts.password
-    sentinel = Sentinel(hosts, sentinel_kwargs=_options(timeout_s), **options)  # type: ignore[no-untyped-call,unused-ignore]
+    # redis before 8.2 leaves Sentinel untyped; from 8.2 it is typed and the ignore goes unused.
+    sentinel = Sentinel(  # type: ignore[no-untyped-call,unused-ignore]
+        hosts, sentinel_kwargs=_options(timeout_s), **options)
     master: Redis = sentinel.master_for(path[0])
     return master, list(sentinel.sentinels)
 
